@@ -1,0 +1,83 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z, type ZodType } from 'zod';
+import type { Config } from '../config/index.js';
+import { AppError, badRequest, notFound } from '../errors.js';
+import { registerMerchant, registerMerchantBodySchema } from '../merchants/index.js';
+import { createProposalBodySchema, type ProposalService } from '../proposals/index.js';
+import type { Store } from '../store/index.js';
+import { isTransactionId, type TransactionStatusResponse } from '../wire/index.js';
+import { authenticateAdmin, authenticateMerchant } from './auth.js';
+import { fromZod } from './errors.js';
+
+export const API_PREFIX = '/api/identipay/v1';
+
+export interface RouteDeps {
+  store: Store;
+  proposals: ProposalService;
+  config: Pick<Config, 'adminToken' | 'currencies'>;
+  now: () => Date;
+}
+
+function parse<T extends ZodType>(schema: T, body: unknown): z.output<T> {
+  const result = schema.safeParse(body);
+  if (!result.success) throw fromZod(result.error);
+  return result.data;
+}
+
+function transactionIdParam(request: FastifyRequest): string {
+  const { txId } = request.params as { txId: string };
+  if (!isTransactionId(txId)) throw badRequest('Invalid transaction id: expected a UUID');
+  return txId.toLowerCase();
+}
+
+/** A route that takes no body accepts none, or an empty JSON object. */
+const emptyBody = z.union([z.undefined(), z.strictObject({})]);
+
+export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { store, proposals, config, now } = deps;
+  const proposalBody = createProposalBodySchema(config.currencies);
+
+  app.post(`${API_PREFIX}/merchants`, async (request, reply) => {
+    authenticateAdmin(request, config.adminToken);
+    const body = parse(registerMerchantBodySchema, request.body);
+    return reply.status(201).send(await registerMerchant(store, body, now()));
+  });
+
+  app.post(`${API_PREFIX}/proposals`, async (request, reply) => {
+    const merchant = await authenticateMerchant(request, store);
+    const body = parse(proposalBody, request.body);
+    return reply.status(201).send(await proposals.create(merchant, body));
+  });
+
+  app.get(`${API_PREFIX}/transactions/:txId/status`, async (request) => {
+    const merchant = await authenticateMerchant(request, store);
+    const found = await proposals.status(merchant, transactionIdParam(request));
+    const response: TransactionStatusResponse = {
+      transactionId: found.transactionId,
+      status: found.status,
+      suiTxDigest: found.suiTxDigest,
+      settledAt: found.settledAt?.toISOString() ?? null,
+      version: found.version,
+    };
+    return response;
+  });
+
+  app.post(`${API_PREFIX}/transactions/:txId/cancel`, async (request) => {
+    const merchant = await authenticateMerchant(request, store);
+    const transactionId = transactionIdParam(request);
+    parse(emptyBody, request.body);
+    const cancelled = await proposals.cancel(merchant, transactionId);
+    return { transactionId, status: cancelled.status, version: cancelled.version };
+  });
+
+  // Public: what a wallet fetches after scanning the QR code. Only payable proposals are served.
+  app.get(`${API_PREFIX}/intents/:txId`, async (request) => {
+    const transactionId = transactionIdParam(request);
+    const state = await store.proposals.state(transactionId);
+    if (!state) throw notFound('Transaction not found');
+    if (state.status !== 'pending') {
+      throw new AppError('gone', `Transaction is ${state.status}`, { status: state.status });
+    }
+    return store.proposals.document(transactionId);
+  });
+}

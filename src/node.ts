@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createLocalBus, type Bus } from './bus/index.js';
+import type { Config } from './config/index.js';
+import { startExpirySweeper } from './expiry/index.js';
+import { buildHttpApp } from './http/index.js';
+import { Hub } from './hub/index.js';
+import { prepareDemoMerchant, type RegisteredMerchant } from './merchants/index.js';
+import { proposalService } from './proposals/index.js';
+import { openStore, type DatabaseLocation, type Store } from './store/index.js';
+import { CloseCode } from './wire/index.js';
+import { attachWebSocket } from './ws/index.js';
+
+export interface NodeOptions {
+  logger: Logger;
+  /** Defaults to the wall clock; tests pass their own. */
+  now?: () => Date;
+  /** Tests pass an in-memory PGlite; otherwise chosen from the configuration. */
+  database?: DatabaseLocation;
+}
+
+export interface RunningNode {
+  url: string;
+  port: number;
+  store: Store;
+  hub: Hub;
+  /** Sandbox only, when no ADMIN_TOKEN was configured: generated for this run. */
+  generatedAdminToken: string | undefined;
+  /** Sandbox only: the demo merchant with a fresh API key. */
+  demoMerchant: RegisteredMerchant | undefined;
+  stop(): Promise<void>;
+}
+
+export function databaseLocation(config: Config): DatabaseLocation {
+  return config.databaseUrl
+    ? { kind: 'postgres', url: config.databaseUrl }
+    : { kind: 'pglite', dataDir: config.dataDir };
+}
+
+/** Composition root: every dependency is created here and passed down, nothing is global. */
+export async function startNode(config: Config, options: NodeOptions): Promise<RunningNode> {
+  const { logger } = options;
+  const now = options.now ?? (() => new Date());
+  const store = await openStore(options.database ?? databaseLocation(config));
+  const bus: Bus = createLocalBus();
+
+  const generatedAdminToken =
+    config.sandbox && !config.adminToken
+      ? `adm_${randomBytes(24).toString('base64url')}`
+      : undefined;
+  const adminToken = config.adminToken ?? generatedAdminToken;
+  const demoMerchant = config.sandbox ? await prepareDemoMerchant(store, now()) : undefined;
+
+  const proposals = proposalService({ store, bus, config, now });
+  const app = buildHttpApp({
+    store,
+    proposals,
+    config: { adminToken, currencies: config.currencies },
+    now,
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
+
+  const hub = new Hub({
+    loadState: (transactionId) => store.proposals.state(transactionId),
+    onError: (error, transactionId) =>
+      logger.error({ err: error, transactionId }, 'snapshot failed'),
+  });
+  const unsubscribe = bus.subscribe((states) => hub.deliver(states));
+  const webSocket = attachWebSocket({ server: app.server, hub, logger });
+  const sweeper = startExpirySweeper({ store, bus, logger, intervalMs: config.expirySweepMs, now });
+
+  await app.listen({ port: config.port, host: config.host });
+  const { port } = app.server.address() as AddressInfo;
+  const displayHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  logger.info(
+    { port, host: config.host, database: store.kind, sandbox: config.sandbox },
+    'listening',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      webSocket.close(CloseCode.GoingAway, 'Server shutting down');
+      await sweeper.stop();
+      await app.close();
+      unsubscribe();
+      await bus.close();
+      await store.close();
+    })();
+    return stopping;
+  };
+
+  return {
+    url: `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`,
+    port,
+    store,
+    hub,
+    generatedAdminToken,
+    demoMerchant,
+    stop,
+  };
+}

@@ -1,0 +1,73 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import postgres from 'postgres';
+import { PROJECT_ROOT } from '../config/index.js';
+import { schema } from './schema.js';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** The postgres.js client when kind is 'postgres' (the bus needs LISTEN and advisory locks). */
+  postgresClient: postgres.Sql | undefined;
+  close(): Promise<void>;
+}
+
+export type DatabaseLocation =
+  | { kind: 'postgres'; url: string; maxConnections?: number }
+  | { kind: 'pglite'; dataDir: string | undefined };
+
+const MIGRATIONS_FOLDER = path.join(PROJECT_ROOT, 'drizzle');
+/** Any fixed number: every node takes this advisory lock around migrations. */
+const MIGRATION_LOCK_KEY = 7_301_402_001;
+
+/** Opens the store and brings its schema up to date before anything else touches it. */
+export async function openDatabase(location: DatabaseLocation): Promise<Database> {
+  return location.kind === 'postgres'
+    ? openPostgres(location.url, location.maxConnections ?? 10)
+    : openPglite(location.dataDir);
+}
+
+async function openPostgres(url: string, maxConnections: number): Promise<Database> {
+  const client = postgres(url, {
+    max: maxConnections,
+    onnotice: () => {},
+  });
+  const db = drizzlePostgres(client, { schema });
+  const lock = await client.reserve();
+  try {
+    await lock`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+    await migratePostgres(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  } finally {
+    await lock`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});
+    lock.release();
+  }
+  return {
+    db: db as unknown as Db,
+    kind: 'postgres',
+    postgresClient: client,
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  if (dataDir) await mkdir(dataDir, { recursive: true });
+  // No data folder means an in-memory database: used by tests.
+  const client = dataDir ? new PGlite(dataDir) : new PGlite();
+  await client.waitReady;
+  const db = drizzlePglite(client, { schema });
+  await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  return {
+    db: db as unknown as Db,
+    kind: 'pglite',
+    postgresClient: undefined,
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,22 @@
+import { openDatabase, type DatabaseLocation } from './database.js';
+import { merchantStore } from './merchants.js';
+import { proposalStore } from './proposals.js';
+
+export type { DatabaseLocation, Db } from './database.js';
+export type { MerchantProposal } from './proposals.js';
+export type { Merchant, NewProposal, TransactionState } from './types.js';
+export { UniqueViolation } from './types.js';
+
+export async function openStore(location: DatabaseLocation) {
+  const database = await openDatabase(location);
+  return {
+    kind: database.kind,
+    /** For modules that need the engine itself (the Postgres bus, the indexer's lock). */
+    database,
+    merchants: merchantStore(database.db),
+    proposals: proposalStore(database.db),
+    close: () => database.close(),
+  };
+}
+
+export type Store = Awaited<ReturnType<typeof openStore>>;

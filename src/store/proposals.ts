@@ -1,0 +1,154 @@
+import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
+import type { Db } from './database.js';
+import { asUniqueViolation } from './errors.js';
+import { proposals, statusEvents } from './schema.js';
+import type { NewProposal, TransactionState } from './types.js';
+
+const stateColumns = {
+  transactionId: proposals.transactionId,
+  status: proposals.status,
+  version: proposals.version,
+  suiTxDigest: proposals.suiTxDigest,
+  settledAt: proposals.settledAt,
+  late: proposals.late,
+};
+
+export interface MerchantProposal extends TransactionState {
+  document: unknown;
+  expiresAt: Date;
+}
+
+export function proposalStore(db: Db) {
+  return {
+    /** Inserts the proposal and its version-1 `created` event in one transaction. */
+    async create(proposal: NewProposal): Promise<TransactionState> {
+      const state: TransactionState = {
+        transactionId: proposal.transactionId,
+        status: 'pending',
+        version: 1,
+        suiTxDigest: null,
+        settledAt: null,
+        late: false,
+      };
+      try {
+        await db.transaction(async (tx) => {
+          await tx.insert(proposals).values({
+            ...proposal,
+            amountBaseUnits: proposal.amountBaseUnits.toString(),
+            status: 'pending',
+            version: 1,
+            updatedAt: proposal.createdAt,
+          });
+          await tx.insert(statusEvents).values({
+            transactionId: proposal.transactionId,
+            version: 1,
+            status: 'pending',
+            event: 'created',
+            createdAt: proposal.createdAt,
+          });
+        });
+      } catch (error) {
+        throw asUniqueViolation(error) ?? error;
+      }
+      return state;
+    },
+
+    async state(transactionId: string): Promise<TransactionState | undefined> {
+      const [row] = await db
+        .select(stateColumns)
+        .from(proposals)
+        .where(eq(proposals.transactionId, transactionId));
+      return row;
+    },
+
+    /** A merchant's own proposal; another merchant's looks exactly like a missing one. */
+    async forMerchant(
+      transactionId: string,
+      merchantId: string,
+    ): Promise<MerchantProposal | undefined> {
+      const [row] = await db
+        .select({ ...stateColumns, document: proposals.document, expiresAt: proposals.expiresAt })
+        .from(proposals)
+        .where(
+          and(eq(proposals.transactionId, transactionId), eq(proposals.merchantId, merchantId)),
+        );
+      return row;
+    },
+
+    /** The public document wallets fetch; no merchant or buyer data beyond what it holds. */
+    async document(transactionId: string): Promise<unknown> {
+      const [row] = await db
+        .select({ document: proposals.document })
+        .from(proposals)
+        .where(eq(proposals.transactionId, transactionId));
+      return row?.document;
+    },
+
+    /** pending → cancelled as one conditional UPDATE; undefined when it was not pending. */
+    async cancel(
+      transactionId: string,
+      merchantId: string,
+      now: Date,
+    ): Promise<TransactionState | undefined> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(proposals)
+          .set({ status: 'cancelled', version: sql`${proposals.version} + 1`, updatedAt: now })
+          .where(
+            and(
+              eq(proposals.transactionId, transactionId),
+              eq(proposals.merchantId, merchantId),
+              eq(proposals.status, 'pending'),
+            ),
+          )
+          .returning(stateColumns);
+        if (row) await appendEvents(tx, [row], 'cancelled', now);
+        return row;
+      });
+    },
+
+    /**
+     * pending → expired for proposals past their time. SKIP LOCKED lets several nodes sweep at
+     * once without waiting on each other; the status condition makes each expiry happen once.
+     */
+    async expireDue(now: Date, limit: number): Promise<TransactionState[]> {
+      return db.transaction(async (tx) => {
+        const due = tx
+          .select({ id: proposals.transactionId })
+          .from(proposals)
+          .where(and(eq(proposals.status, 'pending'), lte(proposals.expiresAt, now)))
+          .orderBy(asc(proposals.expiresAt))
+          .limit(limit)
+          .for('update', { skipLocked: true });
+        const rows = await tx
+          .update(proposals)
+          .set({ status: 'expired', version: sql`${proposals.version} + 1`, updatedAt: now })
+          .where(and(inArray(proposals.transactionId, due), eq(proposals.status, 'pending')))
+          .returning(stateColumns);
+        if (rows.length > 0) await appendEvents(tx, rows, 'expired', now);
+        return rows;
+      });
+    },
+  };
+}
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+async function appendEvents(
+  tx: Tx,
+  rows: TransactionState[],
+  event: 'cancelled' | 'expired',
+  now: Date,
+): Promise<void> {
+  await tx.insert(statusEvents).values(
+    rows.map((row) => ({
+      transactionId: row.transactionId,
+      version: row.version,
+      status: row.status,
+      event,
+      createdAt: now,
+    })),
+  );
+}
+
+export type ProposalStore = ReturnType<typeof proposalStore>;

@@ -1,0 +1,93 @@
+import WebSocket from 'ws';
+
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+/**
+ * A real WebSocket client that records everything: tests await the next message or the close
+ * with a timeout instead of sleeping.
+ */
+export class TestSocket {
+  readonly messages: unknown[] = [];
+  readonly raw: string[] = [];
+  readonly closed: Promise<Closed>;
+  readonly opened: Promise<void>;
+  private waiters: (() => void)[] = [];
+  private cursor = 0;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const text = data.toString();
+      this.raw.push(text);
+      this.messages.push(JSON.parse(text));
+      this.wake();
+    });
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+        this.wake();
+      });
+    });
+    this.opened = new Promise((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_request, response) =>
+        reject(new Error(`upgrade refused with HTTP ${response.statusCode}`)),
+      );
+    });
+    ws.on('error', () => {});
+  }
+
+  static connect(url: string): TestSocket {
+    return new TestSocket(new WebSocket(url));
+  }
+
+  /** The next message not yet returned by this method. */
+  async next(timeoutMs = 5000): Promise<Record<string, unknown>> {
+    await this.until(() => this.messages.length > this.cursor, timeoutMs, 'a message');
+    return this.messages[this.cursor++] as Record<string, unknown>;
+  }
+
+  async closeEvent(timeoutMs = 5000): Promise<Closed> {
+    return withTimeout(this.closed, timeoutMs, 'the socket to close');
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  private async until(ready: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!ready()) {
+      if (this.ws.readyState === WebSocket.CLOSED && !ready()) {
+        throw new Error(`socket closed while waiting for ${what}`);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await withTimeout(
+        new Promise<void>((resolve) => this.waiters.push(resolve)),
+        remaining,
+        what,
+      ).catch(() => undefined);
+    }
+  }
+}
+
+export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
