@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createLocalBus, type Bus } from './bus/index.js';
+import { createChainSource, openSandboxChain, type SandboxChainHandle } from './chain/index.js';
 import type { Config } from './config/index.js';
 import { startExpirySweeper } from './expiry/index.js';
 import { buildHttpApp } from './http/index.js';
 import { Hub } from './hub/index.js';
+import { postgresLeadership, soleLeadership, startIndexer, type Indexer } from './indexer/index.js';
 import { prepareDemoMerchant, type RegisteredMerchant } from './merchants/index.js';
 import { proposalService } from './proposals/index.js';
 import { openStore, type DatabaseLocation, type Store } from './store/index.js';
@@ -18,6 +20,9 @@ export interface NodeOptions {
   now?: () => Date;
   /** Tests pass an in-memory PGlite; otherwise chosen from the configuration. */
   database?: DatabaseLocation;
+  /** In-process sandbox chain ledger file; `false` keeps it in memory (tests). */
+  sandboxChainDataFile?: string | false;
+  sandboxCheckpointIntervalMs?: number;
 }
 
 export interface RunningNode {
@@ -25,6 +30,9 @@ export interface RunningNode {
   port: number;
   store: Store;
   hub: Hub;
+  indexer: Indexer;
+  /** Sandbox mode: the chain this node indexes and pays on. */
+  sandboxChain: SandboxChainHandle | undefined;
   /** Sandbox only, when no ADMIN_TOKEN was configured: generated for this run. */
   generatedAdminToken: string | undefined;
   /** Sandbox only: the demo merchant with a fresh API key. */
@@ -52,6 +60,15 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
   const adminToken = config.adminToken ?? generatedAdminToken;
   const demoMerchant = config.sandbox ? await prepareDemoMerchant(store, now()) : undefined;
 
+  const sandboxChain = config.sandbox
+    ? await openSandboxChain(config, {
+        logger,
+        dataFile: options.sandboxChainDataFile,
+        checkpointIntervalMs: options.sandboxCheckpointIntervalMs,
+      })
+    : undefined;
+  const source = createChainSource(config, { logger, graphqlUrl: sandboxChain?.graphqlUrl });
+
   const proposals = proposalService({ store, bus, config, now });
   const app = buildHttpApp({
     store,
@@ -60,6 +77,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     now,
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
+    sandboxWallet: sandboxChain?.wallet,
   });
 
   const hub = new Hub({
@@ -70,6 +88,16 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
   const unsubscribe = bus.subscribe((states) => hub.deliver(states));
   const webSocket = attachWebSocket({ server: app.server, hub, logger });
   const sweeper = startExpirySweeper({ store, bus, logger, intervalMs: config.expirySweepMs, now });
+  const indexer = startIndexer({
+    store,
+    source,
+    bus,
+    logger: logger.child({ component: 'indexer' }),
+    leadership: store.database.postgresClient
+      ? postgresLeadership(store.database.postgresClient, logger)
+      : soleLeadership(),
+    now,
+  });
 
   await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as AddressInfo;
@@ -85,8 +113,10 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
       webSocket.close(CloseCode.GoingAway, 'Server shutting down');
       await sweeper.stop();
       await app.close();
+      await indexer.stop();
       unsubscribe();
       await bus.close();
+      await sandboxChain?.stop();
       await store.close();
     })();
     return stopping;
@@ -97,6 +127,8 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     port,
     store,
     hub,
+    indexer,
+    sandboxChain,
     generatedAdminToken,
     demoMerchant,
     stop,

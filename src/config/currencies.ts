@@ -1,3 +1,5 @@
+import { normaliseCoinType } from '../sui/coin-type.js';
+
 /** The coins a proposal can be priced in, per network: coin type for verification, decimals for
  * converting decimal strings to base units with integer arithmetic. */
 export interface Currency {
@@ -8,7 +10,7 @@ export interface Currency {
 
 export type SuiNetwork = 'sandbox' | 'mainnet' | 'testnet' | 'devnet';
 
-const SUI: Currency = { code: 'SUI', coinType: '0x2::sui::SUI', decimals: 9 };
+const SUI: Currency = { code: 'SUI', coinType: normaliseCoinType('0x2::sui::SUI'), decimals: 9 };
 
 const USDC_MAINNET =
   '0xdba34672e30cb065b1f93e3ab55318768fd6fef66c15942c9f7cb846e2f900e7::usdc::USDC';
@@ -26,6 +28,6 @@ const USDC_BY_NETWORK: Record<SuiNetwork, string | undefined> = {
 export function currenciesFor(network: SuiNetwork): ReadonlyMap<string, Currency> {
   const table = new Map<string, Currency>([['SUI', SUI]]);
   const usdc = USDC_BY_NETWORK[network];
-  if (usdc) table.set('USDC', { code: 'USDC', coinType: usdc, decimals: 6 });
+  if (usdc) table.set('USDC', { code: 'USDC', coinType: normaliseCoinType(usdc), decimals: 6 });
   return table;
 }

@@ -21,6 +21,27 @@ const optionalString = z
 const integer = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional();
+
+/** Sui Foundation's public endpoints: gRPC (sui.rpc.v2 over gRPC-web) on the full nodes, GraphQL
+ * on the indexer service. Both rate-limit; production should name its own provider. */
+const PUBLIC_ENDPOINTS: Record<Exclude<SuiNetwork, 'sandbox'>, { rpc: string; graphql: string }> = {
+  mainnet: {
+    rpc: 'https://fullnode.mainnet.sui.io:443',
+    graphql: 'https://graphql.mainnet.sui.io/graphql',
+  },
+  testnet: {
+    rpc: 'https://fullnode.testnet.sui.io:443',
+    graphql: 'https://graphql.testnet.sui.io/graphql',
+  },
+  devnet: {
+    rpc: 'https://fullnode.devnet.sui.io:443',
+    graphql: 'https://graphql.devnet.sui.io/graphql',
+  },
+};
+
+export type ChainSourceKind = 'grpc' | 'graphql';
+
 const envSchema = z.object({
   PORT: integer(0, 65535, 8000),
   HOST: optionalString,
@@ -41,6 +62,11 @@ const envSchema = z.object({
   ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EXPIRY_SWEEP_MS: integer(50, 60_000, 500),
+  SUI_RPC_URL: optionalString.pipe(httpUrl),
+  SUI_GRAPHQL_URL: optionalString.pipe(httpUrl),
+  SUI_CHAIN_SOURCE: optionalString.pipe(z.enum(['grpc', 'graphql']).optional()),
+  SANDBOX_CHAIN_URL: optionalString.pipe(httpUrl),
+  CHAIN_POLL_MS: integer(50, 60_000, 250),
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024, 64 * 1024),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
 });
@@ -60,6 +86,17 @@ export interface Config {
   expirySweepMs: number;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** Where settlement events come from: `grpc` (subscription + backfill) or `graphql` (polling). */
+  chainSource: ChainSourceKind;
+  /** gRPC endpoint (SUI_RPC_URL); undefined in sandbox mode. */
+  suiRpcUrl: string | undefined;
+  /** GraphQL endpoint; in sandbox mode only set for a standalone sandbox chain (or explicitly). */
+  suiGraphqlUrl: string | undefined;
+  /** A standalone sandbox chain to index and pay on, instead of starting one in process. */
+  sandboxChainUrl: string | undefined;
+  chainPollMs: number;
+  /** `<packageId>::settlement::SettlementEvent`, package id normalised. */
+  settlementEventType: string;
 }
 
 export class ConfigError extends Error {
@@ -82,6 +119,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       `Invalid configuration:\n  PACKAGE_ID: required when SUI_NETWORK=${e.SUI_NETWORK}`,
     );
   }
+  const chain = chainSettings(e);
+  const packageId = normaliseSuiAddress(e.PACKAGE_ID ?? SANDBOX_PACKAGE_ID);
   return {
     port: e.PORT,
     // A sandbox exposes a pay route and a printed admin token: keep it on this machine by default.
@@ -91,11 +130,41 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: path.resolve(e.DATA_DIR ?? path.join(PROJECT_ROOT, 'data')),
     databaseUrl: e.DATABASE_URL,
     adminToken: e.ADMIN_TOKEN,
-    packageId: normaliseSuiAddress(e.PACKAGE_ID ?? SANDBOX_PACKAGE_ID),
+    packageId,
     currencies: currenciesFor(e.SUI_NETWORK),
     logLevel: e.LOG_LEVEL,
     expirySweepMs: e.EXPIRY_SWEEP_MS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    ...chain,
+    chainPollMs: e.CHAIN_POLL_MS,
+    settlementEventType: `${packageId}::settlement::SettlementEvent`,
+  };
+}
+
+function chainSettings(
+  e: z.infer<typeof envSchema>,
+): Pick<Config, 'chainSource' | 'suiRpcUrl' | 'suiGraphqlUrl' | 'sandboxChainUrl'> {
+  const fail = (problem: string) => new ConfigError(`Invalid configuration:\n  ${problem}`);
+  if (e.SUI_NETWORK === 'sandbox') {
+    // The sandbox chain speaks Sui's GraphQL protocol only.
+    if (e.SUI_CHAIN_SOURCE === 'grpc')
+      throw fail('SUI_CHAIN_SOURCE: grpc is not available in sandbox mode');
+    const standalone = e.SANDBOX_CHAIN_URL;
+    return {
+      chainSource: 'graphql',
+      suiRpcUrl: undefined,
+      suiGraphqlUrl:
+        e.SUI_GRAPHQL_URL ?? (standalone ? new URL('/graphql', standalone).toString() : undefined),
+      sandboxChainUrl: standalone,
+    };
+  }
+  if (e.SANDBOX_CHAIN_URL) throw fail(`SANDBOX_CHAIN_URL: only allowed when SUI_NETWORK=sandbox`);
+  const endpoints = PUBLIC_ENDPOINTS[e.SUI_NETWORK];
+  return {
+    chainSource: e.SUI_CHAIN_SOURCE ?? 'grpc',
+    suiRpcUrl: e.SUI_RPC_URL ?? endpoints.rpc,
+    suiGraphqlUrl: e.SUI_GRAPHQL_URL ?? endpoints.graphql,
+    sandboxChainUrl: undefined,
   };
 }

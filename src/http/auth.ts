@@ -7,7 +7,8 @@ import type { Merchant, Store } from '../store/index.js';
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
   if (!header) throw unauthorized('Missing Authorization header: expected "Bearer <key>"');
-  const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
+  // The scheme name is case-insensitive (RFC 9110 §11.1).
+  const match = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(header);
   if (!match?.[1]) throw unauthorized('Malformed Authorization header: expected "Bearer <key>"');
   return match[1];
 }

@@ -3,12 +3,16 @@ import type { Logger } from 'pino';
 import { badRequest } from '../errors.js';
 import { installErrorHandling } from './errors.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
+import type { SandboxWallet } from '../chain/index.js';
+import { registerSandboxRoutes } from './sandbox.js';
 
 export { API_PREFIX } from './routes.js';
 
 export interface HttpDeps extends RouteDeps {
   logger: Logger;
   bodyLimitBytes: number;
+  /** Sandbox mode only: the wallet behind POST /sandbox/transactions/:txId/pay. */
+  sandboxWallet?: SandboxWallet;
 }
 
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
@@ -22,7 +26,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   // JSON.parse own-properties "__proto__" rather than setting the prototype, and an empty body
   // with a JSON content type means "no body" (what fetch wrappers send for a bodiless POST).
-  app.removeContentTypeParser('application/json');
+  // JSON only: Fastify's built-in text/plain parser would hand a string to the routes (a 400
+  // instead of the documented 415 for a wrong content type).
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
@@ -35,5 +41,12 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   installErrorHandling(app);
   registerRoutes(app, deps);
+  if (deps.sandboxWallet) {
+    registerSandboxRoutes(app, {
+      store: deps.store,
+      wallet: deps.sandboxWallet,
+      config: deps.config,
+    });
+  }
   return app;
 }

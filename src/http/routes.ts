@@ -1,13 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z, type ZodType } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Config } from '../config/index.js';
-import { AppError, badRequest, notFound } from '../errors.js';
+import { AppError, notFound } from '../errors.js';
 import { registerMerchant, registerMerchantBodySchema } from '../merchants/index.js';
 import { createProposalBodySchema, type ProposalService } from '../proposals/index.js';
 import type { Store } from '../store/index.js';
-import { isTransactionId, type TransactionStatusResponse } from '../wire/index.js';
+import type { TransactionStatusResponse } from '../wire/index.js';
 import { authenticateAdmin, authenticateMerchant } from './auth.js';
-import { fromZod } from './errors.js';
+import { parse, transactionIdParam } from './validation.js';
 
 export const API_PREFIX = '/api/identipay/v1';
 
@@ -16,18 +16,6 @@ export interface RouteDeps {
   proposals: ProposalService;
   config: Pick<Config, 'adminToken' | 'currencies'>;
   now: () => Date;
-}
-
-function parse<T extends ZodType>(schema: T, body: unknown): z.output<T> {
-  const result = schema.safeParse(body);
-  if (!result.success) throw fromZod(result.error);
-  return result.data;
-}
-
-function transactionIdParam(request: FastifyRequest): string {
-  const { txId } = request.params as { txId: string };
-  if (!isTransactionId(txId)) throw badRequest('Invalid transaction id: expected a UUID');
-  return txId.toLowerCase();
 }
 
 /** A route that takes no body accepts none, or an empty JSON object. */
@@ -58,6 +46,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       suiTxDigest: found.suiTxDigest,
       settledAt: found.settledAt?.toISOString() ?? null,
       version: found.version,
+      late: found.late,
     };
     return response;
   });

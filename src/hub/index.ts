@@ -53,6 +53,7 @@ export function toMessage(
       status: 'settled',
       suiTxDigest: state.suiTxDigest,
       version: state.version,
+      late: state.late,
     };
   }
   return {
@@ -61,6 +62,7 @@ export function toMessage(
     status: state.status,
     suiTxDigest: state.suiTxDigest,
     version: state.version,
+    ...(state.status === 'settled' ? { late: state.late } : {}),
   };
 }
 

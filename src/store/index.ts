@@ -1,9 +1,17 @@
 import { openDatabase, type DatabaseLocation } from './database.js';
 import { merchantStore } from './merchants.js';
 import { proposalStore } from './proposals.js';
+import { settlementStore } from './settlements.js';
 
 export type { DatabaseLocation, Db } from './database.js';
 export type { MerchantProposal } from './proposals.js';
+export type {
+  AnomalyReason,
+  Anomaly,
+  AppliedBatch,
+  PaymentTerms,
+  SettlementDecision,
+} from './settlements.js';
 export type { Merchant, NewProposal, TransactionState } from './types.js';
 export { UniqueViolation } from './types.js';
 
@@ -15,6 +23,7 @@ export async function openStore(location: DatabaseLocation) {
     database,
     merchants: merchantStore(database.db),
     proposals: proposalStore(database.db),
+    settlements: settlementStore(database.db),
     close: () => database.close(),
   };
 }

@@ -110,16 +110,20 @@ export function proposalStore(db: Db) {
     /**
      * pending → expired for proposals past their time. SKIP LOCKED lets several nodes sweep at
      * once without waiting on each other; the status condition makes each expiry happen once.
+     * The batch is picked (and locked) first, in its own statement: as an `IN (subquery)` the
+     * planner re-ran the LIMIT subquery for every row (a semi join), ignoring the limit.
      */
     async expireDue(now: Date, limit: number): Promise<TransactionState[]> {
       return db.transaction(async (tx) => {
-        const due = tx
+        const picked = await tx
           .select({ id: proposals.transactionId })
           .from(proposals)
           .where(and(eq(proposals.status, 'pending'), lte(proposals.expiresAt, now)))
           .orderBy(asc(proposals.expiresAt))
           .limit(limit)
           .for('update', { skipLocked: true });
+        if (picked.length === 0) return [];
+        const due = picked.map((row) => row.id);
         const rows = await tx
           .update(proposals)
           .set({ status: 'expired', version: sql`${proposals.version} + 1`, updatedAt: now })

@@ -19,6 +19,8 @@ export interface StatusMessage {
   suiTxDigest: string | null;
   /** Per-transaction transition counter; a socket never sees it go down. Additive field. */
   version: number;
+  /** Only when settled: paid after it had expired or been cancelled. Additive field. */
+  late?: boolean;
 }
 
 /** Sent when the indexer has verified and applied an on-chain settlement. */
@@ -28,6 +30,8 @@ export interface SettlementMessage {
   status: 'settled';
   suiTxDigest: string;
   version: number;
+  /** Paid after it had expired or been cancelled: the merchant may owe a refund. Additive. */
+  late: boolean;
 }
 
 export interface ErrorMessage {
@@ -71,6 +75,8 @@ export interface TransactionStatusResponse {
   /** When the settlement's checkpoint was made (ISO 8601), or null while not settled. */
   settledAt: string | null;
   version: number;
+  /** Settled after it had expired or been cancelled. */
+  late: boolean;
 }
 
 /** The JSON body of every REST error. */

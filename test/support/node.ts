@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -41,7 +42,7 @@ export async function startTestNode(
     },
   });
   const logger = createLogger('debug', sink);
-  const node = await startNode(config, { logger, database });
+  const node = await startNode(config, { logger, database, sandboxChainDataFile: false });
   const base = node.url;
   return {
     ...node,
@@ -75,6 +76,13 @@ export const SAMPLE_PROPOSAL = {
   deliverables: { receipt: true },
 };
 
+/** The sandbox demo merchant's API key (every test node runs in sandbox mode by default). */
+export function demoKey(node: TestNode): string {
+  const key = node.demoMerchant?.apiKey;
+  if (!key) throw new Error('this node has no demo merchant (not in sandbox mode)');
+  return key;
+}
+
 /** Creates a proposal as the demo merchant and returns its transaction id. */
 export async function createProposal(
   node: TestNode,
@@ -87,4 +95,31 @@ export async function createProposal(
   });
   if (response.status !== 201) throw new Error(`create failed: ${JSON.stringify(response.body)}`);
   return response.body.transactionId as string;
+}
+
+export interface TestMerchant {
+  merchantId: string;
+  did: string;
+  apiKey: string;
+  hostname: string;
+}
+
+/** Registers a merchant with a unique hostname through the admin route. */
+export async function registerMerchant(
+  node: TestNode,
+  overrides: Record<string, unknown> = {},
+): Promise<TestMerchant> {
+  const body = {
+    name: 'Test Shop',
+    suiAddress: `0x${randomBytes(32).toString('hex')}`,
+    hostname: `shop-${randomBytes(6).toString('hex')}.example.com`,
+    publicKey: randomBytes(32).toString('hex'),
+    ...overrides,
+  };
+  const response = await node.api('POST', '/api/identipay/v1/merchants', {
+    key: TEST_ADMIN_TOKEN,
+    body,
+  });
+  if (response.status !== 201) throw new Error(`register failed: ${JSON.stringify(response.body)}`);
+  return { ...(response.body as Omit<TestMerchant, 'hostname'>), hostname: body.hostname };
 }

@@ -12,6 +12,8 @@ export interface Closed {
 export class TestSocket {
   readonly messages: unknown[] = [];
   readonly raw: string[] = [];
+  /** Date.now() at the arrival of each message, index for index. */
+  readonly receivedAt: number[] = [];
   readonly closed: Promise<Closed>;
   readonly opened: Promise<void>;
   private waiters: (() => void)[] = [];
@@ -21,6 +23,7 @@ export class TestSocket {
     ws.on('message', (data) => {
       const text = data.toString();
       this.raw.push(text);
+      this.receivedAt.push(Date.now());
       this.messages.push(JSON.parse(text));
       this.wake();
     });
@@ -58,6 +61,14 @@ export class TestSocket {
     this.ws.close();
   }
 
+  /** Waits for the close and returns it with every message received before it. */
+  async finished(
+    timeoutMs = 5000,
+  ): Promise<{ messages: Record<string, unknown>[]; close: Closed }> {
+    const close = await this.closeEvent(timeoutMs);
+    return { messages: this.messages as Record<string, unknown>[], close };
+  }
+
   private wake(): void {
     const waiters = this.waiters;
     this.waiters = [];
@@ -90,4 +101,24 @@ export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: str
     );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Attempts a WebSocket upgrade and reports the HTTP status the server answered with: 101 when it
+ * upgraded (the socket is closed again at once), otherwise the refusal's status code.
+ */
+export function upgradeStatus(url: string, timeoutMs = 5000): Promise<number> {
+  const ws = new WebSocket(url);
+  ws.on('error', () => {});
+  const answered = new Promise<number>((resolve) => {
+    ws.once('upgrade', () => {
+      resolve(101);
+      ws.once('open', () => ws.close());
+    });
+    ws.once('unexpected-response', (request, response) => {
+      resolve(response.statusCode ?? 0);
+      request.destroy();
+    });
+  });
+  return withTimeout(answered, timeoutMs, `the server to answer the upgrade to ${url}`);
 }

@@ -1,0 +1,66 @@
+/**
+ * `npm run bench [-- <suite>…]`: runs the benchmark suites, prints a table and rewrites the
+ * matching section of docs/benchmarks.md. Not part of `npm test`: figures, not assertions.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../src/config/index.js';
+import type { DatabaseLocation } from '../src/store/index.js';
+import { checkpointToClient, indexerThroughput } from './indexer.js';
+import { machine, table, type Row } from './report.js';
+import { postgresForTests } from '../test/support/postgres.js';
+
+async function locations(): Promise<{ location: DatabaseLocation; drop: () => Promise<void> }[]> {
+  const list: { location: DatabaseLocation; drop: () => Promise<void> }[] = [
+    { location: { kind: 'pglite', dataDir: undefined }, drop: async () => {} },
+  ];
+  if (process.env.DATABASE_URL) {
+    const pg = await postgresForTests();
+    if (pg.available) {
+      const database = await pg.createDatabase();
+      list.push({ location: { kind: 'postgres', url: database.url }, drop: database.drop });
+    }
+  }
+  return list;
+}
+
+const SUITES: Record<string, { title: string; run: () => Promise<Row[]> }> = {
+  indexer: {
+    title: 'Indexer (issue 3)',
+    async run() {
+      const rows: Row[] = [];
+      for (const { location, drop } of await locations()) {
+        rows.push(await indexerThroughput(location, 1000));
+        rows.push(...(await checkpointToClient(location, 100)));
+        await drop();
+      }
+      return rows;
+    },
+  },
+};
+
+async function writeSection(title: string, body: string): Promise<void> {
+  const file = path.join(PROJECT_ROOT, 'docs', 'benchmarks.md');
+  const current = await readFile(file, 'utf8').catch(() => '# Benchmarks\n');
+  const start = `<!-- bench:${title} -->`;
+  const end = `<!-- /bench:${title} -->`;
+  const section = `${start}\n## ${title}\n\n${body}\n${end}`;
+  const pattern = new RegExp(`${start}[\\s\\S]*?${end}`);
+  await writeFile(
+    file,
+    pattern.test(current)
+      ? current.replace(pattern, section)
+      : `${current.trimEnd()}\n\n${section}\n`,
+  );
+}
+
+const requested = process.argv.slice(2).filter((arg) => arg !== '--');
+for (const name of requested.length > 0 ? requested : Object.keys(SUITES)) {
+  const suite = SUITES[name];
+  if (!suite) throw new Error(`unknown suite ${name}; known: ${Object.keys(SUITES).join(', ')}`);
+  const rows = await suite.run();
+  const body = `Measured on ${machine()}; reproduce with \`npm run bench -- ${name}\`.\n\n${table(rows)}\n`;
+  console.log(`\n${suite.title}\n${table(rows)}`);
+  await writeSection(suite.title, body);
+}
+process.exit(0);

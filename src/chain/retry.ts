@@ -1,0 +1,42 @@
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 30_000 };
+
+/**
+ * Capped exponential backoff with full jitter: a random delay in [0, min(max, initial·2^attempt)].
+ * Full jitter spreads the reconnects of many nodes after a shared outage (public endpoints
+ * rate-limit), at the cost of sometimes retrying at once.
+ */
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(options.maxMs, options.initialMs * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}
+
+/** Resolves after `ms`, or early (with false) when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Error text safe for logs: the message only, never a payload or a stack of request data. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
+  return String(error).slice(0, 500);
+}

@@ -1,0 +1,8 @@
+export { startSandboxChain, type SandboxChain, type SandboxChainOptions } from './server.js';
+export { sandboxWalletClient, type SandboxWallet } from './wallet.js';
+export {
+  IntentAlreadySettledError,
+  SandboxInputError,
+  type PaymentReceipt,
+  type SandboxPayment,
+} from './payment.js';

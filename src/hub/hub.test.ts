@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
+import type { TransactionState } from '../store/index.js';
+import { Hub, type HubSocket } from './index.js';
+
+/** A socket that records what the hub did to it. */
+class RecordingSocket implements HubSocket {
+  readonly frames: Record<string, unknown>[] = [];
+  closedWith: { code: number; reason: string } | undefined;
+  bufferedAmount = 0;
+  send(data: string): void {
+    if (this.closedWith) throw new Error('send after close');
+    this.frames.push(JSON.parse(data) as Record<string, unknown>);
+  }
+  close(code: number, reason: string): void {
+    this.closedWith = { code, reason };
+  }
+}
+
+function state(
+  transactionId: string,
+  status: TransactionState['status'],
+  version: number,
+): TransactionState {
+  const settled = status === 'settled';
+  return {
+    transactionId,
+    status,
+    version,
+    suiTxDigest: settled ? 'DigestOfTheSettlement1111111111111111111111' : null,
+    settledAt: settled ? new Date() : null,
+    late: false,
+  };
+}
+
+/** A snapshot read the test finishes when it chooses: the commit can land "during" it. */
+function deferredLoad() {
+  let finish: (value: TransactionState | undefined) => void = () => {};
+  const loadState = vi.fn(
+    () =>
+      new Promise<TransactionState | undefined>((resolve) => {
+        finish = resolve;
+      }),
+  );
+  return { loadState, finish: (value: TransactionState | undefined) => finish(value) };
+}
+
+describe('hub', () => {
+  it('delivers a transition committed during the snapshot read, and drops the stale snapshot', async () => {
+    const txId = randomUUID();
+    const load = deferredLoad();
+    const hub = new Hub({ loadState: load.loadState });
+    const socket = new RecordingSocket();
+    const { ready } = hub.watch(txId, socket);
+
+    hub.deliver([state(txId, 'cancelled', 2)]);
+    load.finish(state(txId, 'pending', 1)); // read before the commit, answered after it
+    await ready;
+
+    expect(socket.frames).toEqual([
+      { type: 'status', transactionId: txId, status: 'cancelled', suiTxDigest: null, version: 2 },
+    ]);
+    expect(socket.closedWith?.code).toBe(1000);
+    expect([hub.openSockets, hub.watchedTransactions]).toEqual([0, 0]);
+  });
+
+  it('sends a version once even when it is delivered again', async () => {
+    const txId = randomUUID();
+    const hub = new Hub({ loadState: async () => state(txId, 'pending', 1) });
+    const socket = new RecordingSocket();
+    const { ready, unwatch } = hub.watch(txId, socket);
+    await ready;
+    hub.deliver([state(txId, 'pending', 1)]);
+    expect(socket.frames.map((frame) => frame.version)).toEqual([1]);
+    unwatch();
+  });
+
+  it('pushes a live settlement as a settlement message, a settled snapshot as a status', async () => {
+    const txId = randomUUID();
+    const hub = new Hub({ loadState: async () => state(txId, 'pending', 1) });
+    const live = new RecordingSocket();
+    await hub.watch(txId, live).ready;
+    hub.deliver([state(txId, 'settled', 2)]);
+    expect(live.frames[1]).toMatchObject({ type: 'settlement', status: 'settled', version: 2 });
+
+    const later = new RecordingSocket();
+    const settledHub = new Hub({ loadState: async () => state(txId, 'settled', 2) });
+    await settledHub.watch(txId, later).ready;
+    expect(later.frames).toEqual([expect.objectContaining({ type: 'status', status: 'settled' })]);
+    expect([live.closedWith?.code, later.closedWith?.code]).toEqual([1000, 1000]);
+  });
+
+  it('sends "Transaction not found", closes with 4404 and forgets the socket', async () => {
+    const hub = new Hub({ loadState: async () => undefined });
+    const socket = new RecordingSocket();
+    await hub.watch(randomUUID(), socket).ready;
+    expect(socket.frames).toEqual([{ type: 'error', message: 'Transaction not found' }]);
+    expect(socket.closedWith?.code).toBe(4404);
+    expect([hub.openSockets, hub.watchedTransactions]).toEqual([0, 0]);
+  });
+
+  it('closes with 1011 and reports the error when the snapshot read fails', async () => {
+    const failure = new Error('database unavailable');
+    const onError = vi.fn();
+    const hub = new Hub({ loadState: () => Promise.reject(failure), onError });
+    const socket = new RecordingSocket();
+    const txId = randomUUID();
+    await hub.watch(txId, socket).ready;
+    expect(socket.frames).toEqual([{ type: 'error', message: 'Internal error' }]);
+    expect(socket.closedWith?.code).toBe(1011);
+    expect(onError).toHaveBeenCalledWith(failure, txId);
+    expect(hub.openSockets).toBe(0);
+  });
+
+  it('sends nothing to a socket that went away before its snapshot arrived', async () => {
+    const txId = randomUUID();
+    const load = deferredLoad();
+    const hub = new Hub({ loadState: load.loadState });
+    const socket = new RecordingSocket();
+    const { ready, unwatch } = hub.watch(txId, socket);
+    unwatch();
+    load.finish(state(txId, 'pending', 1));
+    await ready;
+    hub.deliver([state(txId, 'cancelled', 2)]);
+    expect(socket.frames).toEqual([]);
+    expect([hub.openSockets, hub.watchedTransactions]).toEqual([0, 0]);
+  });
+
+  it('closes every socket with the given code on closeAll', async () => {
+    const txIds = [randomUUID(), randomUUID()];
+    const hub = new Hub({ loadState: async (id) => state(id, 'pending', 1) });
+    const sockets = [new RecordingSocket(), new RecordingSocket(), new RecordingSocket()];
+    await Promise.all(sockets.map((socket, i) => hub.watch(txIds[i % 2] ?? '', socket).ready));
+    expect([hub.openSockets, hub.watchedTransactions]).toEqual([3, 2]);
+    hub.closeAll(1001, 'Server shutting down');
+    expect(sockets.map((socket) => socket.closedWith?.code)).toEqual([1001, 1001, 1001]);
+    expect([hub.openSockets, hub.watchedTransactions]).toEqual([0, 0]);
+  });
+});

@@ -1,0 +1,159 @@
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/index.js';
+import type { ChainSource, CheckpointBatch, SettlementEvent } from '../chain/types.js';
+import type { AppliedBatch, Store } from '../store/index.js';
+import { sleep, type Leadership } from './leadership.js';
+import { verifySettlement } from './verify.js';
+
+export { postgresLeadership, soleLeadership, type Leadership } from './leadership.js';
+export { verifySettlement } from './verify.js';
+
+export const SETTLEMENT_CURSOR = 'settlement';
+
+export interface IndexerStatus {
+  role: 'starting' | 'leader' | 'standby' | 'stopped';
+  /** Last checkpoint fully processed (by this node, or read from the cursor). */
+  checkpoint: bigint | undefined;
+  checkpointTimestamp: Date | undefined;
+  settlementsApplied: number;
+  anomaliesRecorded: number;
+}
+
+export interface IndexerDeps {
+  store: Store;
+  source: ChainSource;
+  bus: Bus;
+  leadership: Leadership;
+  logger: Logger;
+  now?: () => Date;
+  /** Called after each committed batch (metrics, tests). */
+  onBatch?(batch: CheckpointBatch, applied: AppliedBatch): void;
+}
+
+export interface Indexer {
+  status(): IndexerStatus;
+  /** Finishes the batch in progress, releases the role, resolves when idle. */
+  stop(): Promise<void>;
+}
+
+const MIN_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * Follows the chain source from the saved cursor and applies each batch in one DB transaction;
+ * the transitions it commits are published after commit. Runs only while holding the role.
+ */
+export function startIndexer(deps: IndexerDeps): Indexer {
+  const now = deps.now ?? (() => new Date());
+  const stopping = new AbortController();
+  const status: IndexerStatus = {
+    role: 'starting',
+    checkpoint: undefined,
+    checkpointTimestamp: undefined,
+    settlementsApplied: 0,
+    anomaliesRecorded: 0,
+  };
+
+  const apply = async (batch: CheckpointBatch): Promise<void> => {
+    const events = uniqueEvents(batch.events);
+    const terms = await deps.store.settlements.termsByIntentHashes([
+      ...new Set(events.map((event) => event.intentHash)),
+    ]);
+    const applied = await deps.store.settlements.applyBatch({
+      cursorName: SETTLEMENT_CURSOR,
+      checkpoint: batch.checkpoint,
+      checkpointTimestamp: batch.checkpointTimestamp,
+      decisions: events.map((event) => verifySettlement(event, terms.get(event.intentHash))),
+      now: now(),
+    });
+    status.checkpoint = batch.checkpoint;
+    status.checkpointTimestamp = batch.checkpointTimestamp;
+    status.settlementsApplied += applied.settled.length;
+    status.anomaliesRecorded += applied.anomalies.length;
+    for (const anomaly of applied.anomalies) {
+      deps.logger.warn(
+        {
+          reason: anomaly.reason,
+          transactionId: anomaly.transactionId,
+          txDigest: anomaly.txDigest,
+          eventIndex: anomaly.eventIndex,
+          detail: anomaly.detail,
+        },
+        'settlement anomaly',
+      );
+    }
+    for (const state of applied.settled) {
+      deps.logger.info(
+        { transactionId: state.transactionId, txDigest: state.suiTxDigest, late: state.late },
+        'settled',
+      );
+    }
+    await deps.bus.publish(applied.settled);
+    deps.onBatch?.(batch, applied);
+  };
+
+  const follow = async (signal: AbortSignal): Promise<void> => {
+    const cursor = await deps.store.settlements.cursor(SETTLEMENT_CURSOR);
+    status.checkpoint ??= cursor?.checkpoint;
+    status.checkpointTimestamp ??= cursor?.timestamp ?? undefined;
+    deps.logger.info({ after: cursor?.checkpoint?.toString() ?? 'tip' }, 'indexer following');
+    for await (const batch of deps.source.batches(cursor?.checkpoint, signal)) {
+      await apply(batch);
+      if (signal.aborted) return;
+    }
+  };
+
+  const run = async (): Promise<void> => {
+    let failures = 0;
+    while (!stopping.signal.aborted) {
+      status.role = 'standby';
+      const lease = await deps.leadership.acquire(stopping.signal);
+      if (!lease) break;
+      status.role = 'leader';
+      deps.logger.info('indexer role acquired');
+      const signal = AbortSignal.any([stopping.signal, lease]);
+      try {
+        await follow(signal);
+        failures = 0;
+      } catch (error) {
+        if (!signal.aborted) {
+          failures++;
+          deps.logger.error({ err: error, failures }, 'indexer failed; retrying');
+        }
+      }
+      // Lost the role, the source ended or failed: give the role up before trying again.
+      await deps.leadership.release();
+      if (failures > 0) await sleep(backoff(failures), stopping.signal);
+    }
+  };
+
+  const running = run().finally(async () => {
+    status.role = 'stopped';
+    await deps.leadership.release();
+  });
+
+  return {
+    status: () => ({ ...status }),
+    async stop() {
+      stopping.abort();
+      await running;
+    },
+  };
+}
+
+/** A source may repeat an event (reconnects); within a batch, keep the first copy. */
+function uniqueEvents(events: SettlementEvent[]): SettlementEvent[] {
+  const seen = new Set<string>();
+  return events.filter((event) => {
+    const key = `${event.txDigest}:${event.eventIndex}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Capped exponential backoff with full jitter. */
+function backoff(failures: number): number {
+  const cap = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(failures, 16));
+  return Math.floor(Math.random() * cap);
+}

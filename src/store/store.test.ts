@@ -1,0 +1,217 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresForTests } from '../../test/support/postgres.js';
+import {
+  appliedMigrations,
+  eventsOf,
+  insertMerchant,
+  MIGRATION_COUNT,
+  newProposal,
+  publicTables,
+  selectRows,
+  TABLES,
+} from '../../test/support/store.js';
+import { registerMerchant } from '../merchants/index.js';
+import { openStore, UniqueViolation, type DatabaseLocation, type Store } from './index.js';
+
+const pg = await postgresForTests();
+const pendingState = (transactionId: string) => ({
+  transactionId,
+  status: 'pending',
+  version: 1,
+  suiTxDigest: null,
+  settledAt: null,
+  late: false,
+});
+
+interface Opened {
+  location: DatabaseLocation;
+  drop(): Promise<void>;
+}
+
+/** The behaviour every engine must share; registered once per engine below. */
+function storeSuite(open: () => Promise<Opened>): void {
+  let store: Store;
+  let opened: Opened;
+  const now = () => new Date();
+  const secondsFromNow = (seconds: number) => new Date(Date.now() + seconds * 1000);
+
+  beforeAll(async () => {
+    opened = await open();
+    store = await openStore(opened.location);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await opened?.drop();
+  });
+
+  it('runs its migrations at open', async () => {
+    expect(await publicTables(store)).toEqual(expect.arrayContaining(TABLES));
+    expect(await appliedMigrations(store)).toBe(MIGRATION_COUNT);
+  });
+
+  describe('proposals', () => {
+    it('creates a proposal at version 1 with a created status event', async () => {
+      const proposal = newProposal(await insertMerchant(store));
+      expect(await store.proposals.create(proposal)).toEqual(pendingState(proposal.transactionId));
+      expect(await store.proposals.state(proposal.transactionId)).toEqual(
+        pendingState(proposal.transactionId),
+      );
+      expect(await eventsOf(store.database.db, proposal.transactionId)).toEqual([
+        { version: 1, status: 'pending', event: 'created' },
+      ]);
+    });
+
+    it('refuses a second proposal with the same intent hash and leaves nothing behind', async () => {
+      const merchant = await insertMerchant(store);
+      const first = newProposal(merchant);
+      await store.proposals.create(first);
+      const clash = newProposal(merchant, { intentHash: first.intentHash });
+      await expect(store.proposals.create(clash)).rejects.toBeInstanceOf(UniqueViolation);
+      expect(await store.proposals.state(clash.transactionId)).toBeUndefined();
+      expect(await eventsOf(store.database.db, clash.transactionId)).toEqual([]);
+    });
+
+    it('cancels with one conditional update: a second cancel changes nothing', async () => {
+      const merchant = await insertMerchant(store);
+      const { transactionId } = newProposal(merchant);
+      await store.proposals.create({ ...newProposal(merchant), transactionId });
+      expect(await store.proposals.cancel(transactionId, merchant.id, now())).toMatchObject({
+        status: 'cancelled',
+        version: 2,
+      });
+      expect(await store.proposals.cancel(transactionId, merchant.id, now())).toBeUndefined();
+      expect(await eventsOf(store.database.db, transactionId)).toEqual([
+        { version: 1, status: 'pending', event: 'created' },
+        { version: 2, status: 'cancelled', event: 'cancelled' },
+      ]);
+    });
+
+    it('cancels exactly once when cancels race', async () => {
+      const merchant = await insertMerchant(store);
+      const proposal = newProposal(merchant);
+      await store.proposals.create(proposal);
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          store.proposals.cancel(proposal.transactionId, merchant.id, now()),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await eventsOf(store.database.db, proposal.transactionId)).toHaveLength(2);
+    });
+
+    it("does not cancel another merchant's proposal", async () => {
+      const proposal = newProposal(await insertMerchant(store));
+      await store.proposals.create(proposal);
+      const stranger = await insertMerchant(store);
+      expect(
+        await store.proposals.cancel(proposal.transactionId, stranger.id, now()),
+      ).toBeUndefined();
+      expect(await store.proposals.state(proposal.transactionId)).toMatchObject({
+        status: 'pending',
+        version: 1,
+      });
+    });
+  });
+
+  describe('expiry', () => {
+    it('expires only pending proposals past their expiry, once, with an event', async () => {
+      const merchant = await insertMerchant(store);
+      const at = now();
+      const due = newProposal(merchant, { expiresAt: secondsFromNow(-1) });
+      const dueNow = newProposal(merchant, { expiresAt: at });
+      const future = newProposal(merchant, { expiresAt: secondsFromNow(60) });
+      const cancelled = newProposal(merchant, { expiresAt: secondsFromNow(-1) });
+      for (const p of [due, dueNow, future, cancelled]) await store.proposals.create(p);
+      await store.proposals.cancel(cancelled.transactionId, merchant.id, at);
+
+      const expired = await store.proposals.expireDue(at, 100);
+      expect(expired.map((state) => state.transactionId).sort()).toEqual(
+        [due.transactionId, dueNow.transactionId].sort(),
+      );
+      for (const state of expired) {
+        expect(state).toEqual({
+          ...pendingState(state.transactionId),
+          status: 'expired',
+          version: 2,
+        });
+        expect(await eventsOf(store.database.db, state.transactionId)).toEqual([
+          { version: 1, status: 'pending', event: 'created' },
+          { version: 2, status: 'expired', event: 'expired' },
+        ]);
+      }
+      expect(await store.proposals.state(future.transactionId)).toMatchObject({
+        status: 'pending',
+      });
+      expect(await store.proposals.state(cancelled.transactionId)).toMatchObject({
+        status: 'cancelled',
+        version: 2,
+      });
+      expect(await store.proposals.expireDue(at, 100)).toEqual([]);
+    });
+
+    it('expires at most `limit` per call, earliest first, and the rest on the next call', async () => {
+      const merchant = await insertMerchant(store);
+      const proposals = [-3, -2, -1].map((s) =>
+        newProposal(merchant, { expiresAt: secondsFromNow(s) }),
+      );
+      for (const p of proposals) await store.proposals.create(p);
+      const ids = proposals.map((p) => p.transactionId);
+      const first = await store.proposals.expireDue(now(), 2);
+      expect(first.map((s) => s.transactionId).sort()).toEqual(ids.slice(0, 2).sort());
+      expect((await store.proposals.expireDue(now(), 2)).map((s) => s.transactionId)).toEqual(
+        ids.slice(2),
+      );
+      expect(await store.proposals.expireDue(now(), 2)).toEqual([]);
+    });
+  });
+
+  describe('merchants', () => {
+    it('refuses a second merchant with the same hostname', async () => {
+      const first = await insertMerchant(store);
+      const copy = { ...first, id: randomUUID(), apiKeyHash: 'f'.repeat(64) };
+      await expect(store.merchants.create(copy)).rejects.toBeInstanceOf(UniqueViolation);
+      expect(await store.merchants.byHostname(first.hostname)).toMatchObject({ id: first.id });
+    });
+
+    it('stores the API key only as its SHA-256 hash', async () => {
+      const registered = await registerMerchant(
+        store,
+        {
+          name: 'Key Keeper',
+          suiAddress: `0x${'7'.repeat(64)}`,
+          hostname: `keys-${Date.now()}.example.com`,
+          publicKey: '8'.repeat(64),
+        },
+        now(),
+      );
+      const rows = await selectRows(
+        store.database.db,
+        sql`select * from merchants where id = ${registered.merchantId}`,
+      );
+      expect(rows).toHaveLength(1);
+      const stored = Object.values(rows[0] ?? {}).map((value) => String(value));
+      expect(stored.some((value) => value.includes(registered.apiKey))).toBe(false);
+      const hash = createHash('sha256').update(registered.apiKey).digest('hex');
+      expect(stored).toContain(hash);
+      expect(await store.merchants.byApiKeyHash(hash)).toMatchObject({
+        id: registered.merchantId,
+      });
+    });
+  });
+}
+
+describe('store on embedded PGlite (in memory)', () => {
+  storeSuite(async () => ({
+    location: { kind: 'pglite', dataDir: undefined },
+    drop: async () => {},
+  }));
+});
+
+describe.skipIf(!pg.available)('store on Postgres', () => {
+  storeSuite(async () => {
+    const database = await pg.createDatabase();
+    return { location: { kind: 'postgres', url: database.url }, drop: database.drop };
+  });
+});

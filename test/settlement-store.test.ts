@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifySettlement } from '../src/indexer/index.js';
+import type { SettlementEvent } from '../src/chain/types.js';
+import { openStore, type DatabaseLocation, type Store } from '../src/store/index.js';
+import { settlementAnomalies, statusEvents } from '../src/store/schema.js';
+import { TRANSITIONS } from '../src/wire/transitions.js';
+import { postgresForTests } from './support/postgres.js';
+import { insertMerchant, newProposal } from './support/store.js';
+
+const pg = await postgresForTests();
+const SUI = `0x${'0'.repeat(63)}2::sui::SUI`;
+
+function eventFor(
+  proposal: { intentHash: string; merchantSuiAddress: string; amountBaseUnits: bigint },
+  overrides: Partial<SettlementEvent> = {},
+): SettlementEvent {
+  return {
+    txDigest: randomBytes(32).toString('base64url'),
+    eventIndex: 0,
+    checkpoint: 10n,
+    checkpointTimestamp: new Date('2026-11-27T12:00:00.000Z'),
+    intentHash: proposal.intentHash,
+    merchant: proposal.merchantSuiAddress,
+    amount: proposal.amountBaseUnits,
+    receiptId: `0x${'ab'.repeat(32)}`,
+    warrantyId: null,
+    credited: [{ coinType: SUI, amount: proposal.amountBaseUnits }],
+    ...overrides,
+  };
+}
+
+function settlementSuite(
+  name: string,
+  open: () => Promise<{ location: DatabaseLocation; drop(): Promise<void> }>,
+) {
+  describe(`settlement store on ${name}`, () => {
+    let store: Store;
+    let drop: () => Promise<void>;
+
+    beforeAll(async () => {
+      const opened = await open();
+      drop = opened.drop;
+      store = await openStore(opened.location);
+    });
+    afterAll(async () => {
+      await store?.close();
+      await drop?.();
+    });
+
+    async function pendingProposal() {
+      const merchant = await insertMerchant(store);
+      const proposal = newProposal(merchant, { coinType: SUI });
+      await store.proposals.create(proposal);
+      return proposal;
+    }
+
+    async function apply(events: SettlementEvent[], checkpoint = 10n) {
+      const terms = await store.settlements.termsByIntentHashes(events.map((e) => e.intentHash));
+      return store.settlements.applyBatch({
+        cursorName: 'test',
+        checkpoint,
+        checkpointTimestamp: new Date('2026-11-27T12:00:00.000Z'),
+        decisions: events.map((event) => verifySettlement(event, terms.get(event.intentHash))),
+        now: new Date(),
+      });
+    }
+
+    it('settles a pending proposal once, however often the event is applied', async () => {
+      const proposal = await pendingProposal();
+      const event = eventFor(proposal);
+      const first = await apply([event]);
+      const replay = await apply([event]);
+      expect(first.settled).toMatchObject([
+        { transactionId: proposal.transactionId, status: 'settled', version: 2, late: false },
+      ]);
+      expect(first.settled[0]?.suiTxDigest).toBe(event.txDigest);
+      expect(first.settled[0]?.settledAt?.toISOString()).toBe('2026-11-27T12:00:00.000Z');
+      expect(replay.settled).toEqual([]);
+      const rows = await store.database.db
+        .select()
+        .from(statusEvents)
+        .where(eq(statusEvents.transactionId, proposal.transactionId));
+      expect(rows.map((row) => row.event).sort()).toEqual(['created', 'settled']);
+    });
+
+    it.each([['expired'], ['cancelled']] as const)(
+      'settles a %s proposal as late, as the transition table says',
+      async (status) => {
+        const proposal = await pendingProposal();
+        if (status === 'cancelled') {
+          await store.proposals.cancel(proposal.transactionId, proposal.merchantId, new Date());
+        } else {
+          await store.database.db.execute(
+            `update proposals set expires_at = now() - interval '1 second' where transaction_id = '${proposal.transactionId}'`,
+          );
+          await store.proposals.expireDue(new Date(), 1000);
+        }
+        const { settled } = await apply([eventFor(proposal)]);
+        const expected = TRANSITIONS[status].settle;
+        expect(settled).toMatchObject([{ status: expected.next, late: expected.late, version: 3 }]);
+      },
+    );
+
+    it('records an underpayment, a wrong recipient, a wrong coin and an unknown intent once each', async () => {
+      const underpaid = await pendingProposal();
+      const wrongRecipient = await pendingProposal();
+      const wrongCoin = await pendingProposal();
+      const events = [
+        eventFor(underpaid, {
+          credited: [{ coinType: SUI, amount: underpaid.amountBaseUnits - 1n }],
+        }),
+        eventFor(wrongRecipient, { merchant: `0x${'77'.repeat(32)}` }),
+        eventFor(wrongCoin, {
+          credited: [{ coinType: `0x${'0'.repeat(62)}99::usdc::USDC`, amount: 10n ** 12n }],
+        }),
+        eventFor({
+          intentHash: 'ff'.repeat(32),
+          merchantSuiAddress: `0x${'11'.repeat(32)}`,
+          amountBaseUnits: 1n,
+        }),
+      ];
+      const first = await apply(events);
+      const replay = await apply(events);
+      expect(first.settled).toEqual([]);
+      expect(first.anomalies.map((a) => a.reason)).toEqual([
+        'underpaid',
+        'wrong_recipient',
+        'wrong_coin',
+        'unknown_intent',
+      ]);
+      expect(replay.anomalies).toEqual([]);
+      for (const proposal of [underpaid, wrongRecipient, wrongCoin]) {
+        expect((await store.proposals.state(proposal.transactionId))?.status).toBe('pending');
+      }
+      const digests = events.map((e) => e.txDigest);
+      const rows = await store.database.db.select().from(settlementAnomalies);
+      expect(rows.filter((row) => digests.includes(row.suiTxDigest))).toHaveLength(4);
+    });
+
+    it('settles an overpayment and records the amount received', async () => {
+      const proposal = await pendingProposal();
+      const paid = proposal.amountBaseUnits * 2n;
+      const { settled } = await apply([
+        eventFor(proposal, { credited: [{ coinType: SUI, amount: paid }] }),
+      ]);
+      expect(settled).toHaveLength(1);
+      const terms = await store.database.db.execute(
+        `select amount_received_base_units::text as received from proposals where transaction_id = '${proposal.transactionId}'`,
+      );
+      expect(JSON.stringify(terms)).toContain(paid.toString());
+    });
+
+    it('never moves the cursor backwards', async () => {
+      await apply([], 50n);
+      await apply([], 40n);
+      expect((await store.settlements.cursor('test'))?.checkpoint).toBe(50n);
+    });
+  });
+}
+
+settlementSuite('PGlite', async () => ({
+  location: { kind: 'pglite', dataDir: undefined },
+  drop: async () => {},
+}));
+
+describe.skipIf(!pg.available)('with Postgres', () => {
+  settlementSuite('Postgres', async () => {
+    const database = await pg.createDatabase();
+    return { location: { kind: 'postgres', url: database.url }, drop: () => database.drop() };
+  });
+});
