@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { createLocalBus } from '../src/bus/index.js';
 import { createChainSource, startSandboxChain } from '../src/chain/index.js';
 import { loadConfig } from '../src/config/index.js';
-import { soleLeadership, startIndexer } from '../src/indexer/index.js';
+import { settlementCursorName, soleLeadership, startIndexer } from '../src/indexer/index.js';
 import { startNode } from '../src/node.js';
 import { openStore, type DatabaseLocation } from '../src/store/index.js';
 import { percentile, type Row } from './report.js';
@@ -55,7 +55,7 @@ export async function indexerThroughput(location: DatabaseLocation, count: numbe
     ),
   );
   await store.database.db.execute(
-    `insert into indexer_cursor (name, checkpoint, updated_at) values ('settlement', ${start}, now()) on conflict (name) do update set checkpoint = ${start}`,
+    `insert into indexer_cursor (name, checkpoint, updated_at) values ('${settlementCursorName(chain.chainIdentifier)}', ${start}, now()) on conflict (name) do update set checkpoint = ${start}`,
   );
 
   const source = createChainSource(
@@ -94,11 +94,12 @@ export async function indexerThroughput(location: DatabaseLocation, count: numbe
 export async function checkpointToClient(
   location: DatabaseLocation,
   count: number,
+  pollMs: number,
 ): Promise<Row[]> {
   const config = loadConfig({
     PORT: '0',
     ADMIN_TOKEN: 'bench-admin-token-000000',
-    CHAIN_POLL_MS: '50',
+    CHAIN_POLL_MS: String(pollMs),
   });
   const node = await startNode(config, {
     logger: silent,
@@ -135,12 +136,12 @@ export async function checkpointToClient(
   await node.stop();
   return [
     {
-      figure: `checkpoint → client message p50 (${location.kind}, poll 50 ms)`,
+      figure: `checkpoint → client message p50 (${location.kind}, poll ${pollMs} ms)`,
       value: percentile(latencies, 50),
       unit: 'ms',
     },
     {
-      figure: `checkpoint → client message p99 (${location.kind}, poll 50 ms)`,
+      figure: `checkpoint → client message p99 (${location.kind}, poll ${pollMs} ms)`,
       value: percentile(latencies, 99),
       unit: 'ms',
     },

@@ -9,6 +9,7 @@ import { buildHttpApp } from './http/index.js';
 import { Hub } from './hub/index.js';
 import { postgresLeadership, soleLeadership, startIndexer, type Indexer } from './indexer/index.js';
 import { prepareDemoMerchant, type RegisteredMerchant } from './merchants/index.js';
+import { createMetrics, type Metrics } from './metrics/index.js';
 import { proposalService } from './proposals/index.js';
 import { openStore, type DatabaseLocation, type Store } from './store/index.js';
 import { CloseCode } from './wire/index.js';
@@ -31,6 +32,7 @@ export interface RunningNode {
   store: Store;
   hub: Hub;
   indexer: Indexer;
+  metrics: Metrics;
   /** Sandbox mode: the chain this node indexes and pays on. */
   sandboxChain: SandboxChainHandle | undefined;
   /** Sandbox only, when no ADMIN_TOKEN was configured: generated for this run. */
@@ -51,6 +53,16 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
   const { logger } = options;
   const now = options.now ?? (() => new Date());
   const store = await openStore(options.database ?? databaseLocation(config));
+  const hub = new Hub({
+    loadState: (transactionId) => store.proposals.state(transactionId),
+    onError: (error, transactionId) =>
+      logger.error({ err: error, transactionId }, 'snapshot failed'),
+  });
+  // The indexer is created further down; gauges are only read once the node is listening.
+  const metrics = createMetrics({
+    openSockets: () => hub.openSockets,
+    indexer: () => indexer.status(),
+  });
   const bus: Bus = createLocalBus();
 
   const generatedAdminToken =
@@ -78,17 +90,16 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     sandboxWallet: sandboxChain?.wallet,
+    metricsRegistry: metrics.registry,
   });
 
-  const hub = new Hub({
-    loadState: (transactionId) => store.proposals.state(transactionId),
-    onError: (error, transactionId) =>
-      logger.error({ err: error, transactionId }, 'snapshot failed'),
+  const unsubscribe = bus.subscribe((states) => {
+    for (const state of states) metrics.transitionsReceived.inc({ status: state.status });
+    hub.deliver(states);
   });
-  const unsubscribe = bus.subscribe((states) => hub.deliver(states));
   const webSocket = attachWebSocket({ server: app.server, hub, logger });
   const sweeper = startExpirySweeper({ store, bus, logger, intervalMs: config.expirySweepMs, now });
-  const indexer = startIndexer({
+  const indexer: Indexer = startIndexer({
     store,
     source,
     bus,
@@ -97,6 +108,11 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
       ? postgresLeadership(store.database.postgresClient, logger)
       : soleLeadership(),
     now,
+    onBatch(_batch, applied) {
+      for (const state of applied.settled)
+        metrics.settlementsApplied.inc({ late: String(state.late) });
+      for (const anomaly of applied.anomalies) metrics.anomalies.inc({ reason: anomaly.reason });
+    },
   });
 
   await app.listen({ port: config.port, host: config.host });
@@ -127,7 +143,8 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     port,
     store,
     hub,
-    indexer,
+    indexer: indexer,
+    metrics,
     sandboxChain,
     generatedAdminToken,
     demoMerchant,

@@ -36,6 +36,7 @@ describe('an event delivered twice', () => {
     const real = createChainSource(config, { logger: silent });
     // Every batch twice, as a source might after a reconnect.
     const twice: ChainSource = {
+      chainIdentifier: (signal) => real.chainIdentifier(signal),
       async *batches(after, signal) {
         for await (const batch of real.batches(after, signal)) {
           yield batch;

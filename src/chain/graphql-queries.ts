@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * The GraphQL documents the source sends, written against Sui's GraphQL RPC schema
- * (sui-indexer-alt-graphql): `Query.checkpoint(sequenceNumber)`, `Query.events(first, after,
+ * (sui-indexer-alt-graphql): `Query.chainIdentifier`, `Query.checkpoint(sequenceNumber)`,
+ * `Query.events(first, after,
  * filter: EventFilter { type afterCheckpoint beforeCheckpoint })`, `Event.sequenceNumber` (the
  * event's index in its transaction), `Event.contents: MoveValue { type { repr } bcs }` and
  * `TransactionEffects { checkpoint balanceChanges }`. The sandbox chain serves a subset of that
@@ -106,6 +107,13 @@ export const TIP_QUERY = /* GraphQL */ `
   }
 `;
 
+/** `String!`: the first four bytes of the genesis checkpoint digest, hex-encoded. */
+export const CHAIN_IDENTIFIER_QUERY = /* GraphQL */ `
+  query ChainIdentifier {
+    chainIdentifier
+  }
+`;
+
 export const RETENTION_QUERY = /* GraphQL */ `
   query EventRetention {
     serviceConfig {
@@ -165,6 +173,7 @@ export const MoreChangesResponse = z.object({
   transactionEffects: z.object({ balanceChanges: changes.nullable() }).nullable(),
 });
 export const TipResponse = z.object({ checkpoint: checkpoint.nullable() });
+export const ChainIdentifierResponse = z.object({ chainIdentifier: z.string() });
 export const RetentionResponse = z.object({
   serviceConfig: z.object({
     availableRange: z.object({ first: z.object({ sequenceNumber: z.number() }).nullable() }),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fromBase58, toHex } from '@mysten/sui/utils';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatchReader, serialise } from '../../test/fixtures/chain/batch-reader.js';
@@ -204,6 +205,45 @@ describe('graphql chain source against the sandbox chain', () => {
 
     await reader.until((b) => b.events.some((event) => event.txDigest === receipt.txDigest));
     expect(failures).toBeLessThan(0);
+  });
+
+  it("reports the chain's identifier, taken from its genesis checkpoint like Sui's", async () => {
+    const identifier = await source().chainIdentifier(controller.signal);
+
+    expect(identifier).toBe(chain.chainIdentifier);
+    expect(identifier).toMatch(/^[0-9a-f]{8}$/);
+    const served = await graphql<{ chainIdentifier: string; checkpoint: { digest: string } }>(
+      chain,
+      '{ chainIdentifier checkpoint(sequenceNumber: 0) { digest } }',
+    );
+    expect(served.chainIdentifier).toBe(identifier);
+    const genesis = fromBase58(served.checkpoint.digest);
+    expect(genesis).toHaveLength(32);
+    expect(toHex(genesis.subarray(0, 4))).toBe(identifier);
+  });
+
+  it('asks again for the chain identifier after transient failures', async () => {
+    let failures = 2;
+    const flaky: typeof fetch = (input, init) =>
+      failures-- > 0 ? Promise.resolve(new Response('busy', { status: 503 })) : fetch(input, init);
+
+    await expect(source({ fetch: flaky }).chainIdentifier(controller.signal)).resolves.toBe(
+      chain.chainIdentifier,
+    );
+    expect(failures).toBeLessThan(0);
+  });
+
+  it('stops asking for the chain identifier when the signal aborts, and rejects', async () => {
+    let calls = 0;
+    const down: typeof fetch = () => {
+      if (++calls >= 2) controller.abort();
+      return Promise.resolve(new Response('busy', { status: 503 }));
+    };
+
+    await expect(source({ fetch: down }).chainIdentifier(controller.signal)).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(calls).toBe(2);
   });
 
   it('stops with HistoryPrunedError when the start lies before the retained range', async () => {

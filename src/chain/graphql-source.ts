@@ -2,9 +2,12 @@ import { fromBase64 } from '@mysten/sui/utils';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { normaliseTypeTag } from '../sui/coin-type.js';
+import { normaliseChainIdentifier } from './chain-identifier.js';
 import { ChainProtocolError, HistoryPrunedError } from './errors.js';
 import { GraphqlRequestError, postGraphql, type GraphqlClientOptions } from './graphql-client.js';
 import {
+  CHAIN_IDENTIFIER_QUERY,
+  ChainIdentifierResponse,
   MORE_CHANGES_QUERY,
   MoreChangesResponse,
   PAGE_QUERY,
@@ -20,6 +23,7 @@ import {
   type EventNode,
 } from './graphql-queries.js';
 import {
+  abortReason,
   backoffDelay,
   DEFAULT_BACKOFF,
   describeError,
@@ -105,10 +109,29 @@ export class GraphqlChainSource implements ChainSource {
     }
   }
 
+  async chainIdentifier(signal: AbortSignal): Promise<string> {
+    const identifier = await this.retrying(
+      signal,
+      async () => {
+        const response = await this.request(
+          CHAIN_IDENTIFIER_QUERY,
+          {},
+          ChainIdentifierResponse,
+          signal,
+        );
+        return normaliseChainIdentifier(response.chainIdentifier);
+      },
+      'chain identifier query failed',
+    );
+    if (identifier === undefined) throw abortReason(signal);
+    return identifier;
+  }
+
   /** Runs `attempt` until it succeeds; undefined once `signal` aborts. */
   private async retrying<T>(
     signal: AbortSignal,
     attempt: () => Promise<T>,
+    failure = 'chain poll failed',
   ): Promise<T | undefined> {
     for (let failures = 0; !signal.aborted; failures++) {
       try {
@@ -122,7 +145,7 @@ export class GraphqlChainSource implements ChainSource {
           this.options.random,
         );
         const log = error instanceof ChainProtocolError ? 'error' : 'warn';
-        this.options.logger[log]({ error: describeError(error), delayMs }, 'chain poll failed');
+        this.options.logger[log]({ error: describeError(error), delayMs }, failure);
         if (!(await sleep(delayMs, signal))) return undefined;
       }
     }
@@ -202,7 +225,12 @@ export class GraphqlChainSource implements ChainSource {
       if (event) events.push(event);
     }
     return {
-      batch: { checkpoint: endSequence, checkpointTimestamp: parseTimestamp(end), events },
+      batch: {
+        checkpoint: endSequence,
+        checkpointTimestamp: parseTimestamp(end),
+        events,
+        tipCheckpoint: tip,
+      },
       catchingUp: endSequence === upTo && endSequence < tip,
     };
   }

@@ -1,4 +1,5 @@
-import { GrpcTypes } from '@mysten/sui/grpc';
+import { GrpcTypes, RpcError } from '@mysten/sui/grpc';
+import type { PartialMessage } from '@protobuf-ts/runtime';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatchReader, serialise } from '../../test/fixtures/chain/batch-reader.js';
@@ -8,6 +9,7 @@ import {
   endFrame,
   EVENT_TYPE,
   FakeSuiNode,
+  MAINNET_CHAIN_ID,
   MERCHANT,
   USDC,
   watermarkFrame,
@@ -35,8 +37,8 @@ describe('grpc chain source', () => {
   });
   afterEach(() => controller.abort());
 
-  function read(after: bigint | undefined, overrides: Partial<GrpcSourceOptions> = {}) {
-    const source = createGrpcChainSource({
+  function source(overrides: Partial<GrpcSourceOptions> = {}) {
+    return createGrpcChainSource({
       transport: node.transport,
       eventType: EVENT_TYPE,
       logger: pino({ level: 'silent' }),
@@ -46,8 +48,21 @@ describe('grpc chain source', () => {
       backoff: { initialMs: 1, maxMs: 5 },
       ...overrides,
     });
-    return new BatchReader(source.batches(after, controller.signal));
   }
+
+  function read(after: bigint | undefined, overrides: Partial<GrpcSourceOptions> = {}) {
+    return new BatchReader(source(overrides).batches(after, controller.signal));
+  }
+
+  /** Scripts the GetServiceInfo answers, one per call; a function may throw a gRPC error. */
+  function serviceInfo(...answers: (() => PartialMessage<GrpcTypes.GetServiceInfoResponse>)[]) {
+    node.transport.onUnary('LedgerService/GetServiceInfo', () => {
+      const answer = answers.shift();
+      if (!answer) throw new RpcError('unscripted answer', 'UNAVAILABLE');
+      return answer();
+    });
+  }
+  const serviceInfoRequests = () => node.transport.requestsTo('LedgerService/GetServiceInfo');
 
   /** Scripts the next ListEvents calls, one list of frames (or a gRPC error code) per call. */
   function listPages(...pages: (PageFrame[] | string)[]) {
@@ -201,6 +216,49 @@ describe('grpc chain source', () => {
     const error = await reader.failed();
     expect(error).toBeInstanceOf(ChainSourceUnsupportedError);
     expect((error as Error).message).toContain('SUI_CHAIN_SOURCE=graphql');
+  });
+
+  it("reports GetServiceInfo's chain id in the short form Sui's GraphQL serves", async () => {
+    node.chainId = MAINNET_CHAIN_ID;
+
+    await expect(source().chainIdentifier(controller.signal)).resolves.toBe('35834a8a');
+    expect(serviceInfoRequests()).toHaveLength(1);
+  });
+
+  it('asks again for the chain id after a transient error or an answer without it', async () => {
+    serviceInfo(
+      () => {
+        throw new RpcError('connection reset', 'UNAVAILABLE');
+      },
+      () => ({ lowestAvailableCheckpoint: 3n }),
+      () => ({ chainId: MAINNET_CHAIN_ID }),
+    );
+
+    await expect(source().chainIdentifier(controller.signal)).resolves.toBe('35834a8a');
+    expect(serviceInfoRequests()).toHaveLength(3);
+  });
+
+  it('stops asking for the chain id when the signal aborts, and rejects', async () => {
+    const unavailable = () => {
+      if (serviceInfoRequests().length >= 2) controller.abort();
+      throw new RpcError('connection reset', 'UNAVAILABLE');
+    };
+    serviceInfo(unavailable, unavailable, unavailable);
+
+    await expect(source().chainIdentifier(controller.signal)).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(serviceInfoRequests()).toHaveLength(2);
+  });
+
+  it('stops with ChainSourceUnsupportedError when the node lacks GetServiceInfo', async () => {
+    serviceInfo(() => {
+      throw new RpcError('unknown method', 'UNIMPLEMENTED');
+    });
+
+    await expect(source().chainIdentifier(controller.signal)).rejects.toBeInstanceOf(
+      ChainSourceUnsupportedError,
+    );
   });
 
   it('stops with HistoryPrunedError when the start checkpoint was pruned', async () => {

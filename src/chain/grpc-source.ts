@@ -1,10 +1,12 @@
 import { GrpcTypes, RpcError, type RpcTransport } from '@mysten/sui/grpc';
 import type { Logger } from 'pino';
 import { normaliseTypeTag } from '../sui/coin-type.js';
+import { normaliseChainIdentifier } from './chain-identifier.js';
 import { ChainProtocolError, ChainSourceUnsupportedError, HistoryPrunedError } from './errors.js';
 import type { FrameQueue } from './grpc/frame-queue.js';
 import { GrpcLedgerClient } from './grpc/ledger-client.js';
 import {
+  abortReason,
   backoffDelay,
   DEFAULT_BACKOFF,
   describeError,
@@ -102,12 +104,7 @@ export class GrpcChainSource implements ChainSource {
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof HistoryPrunedError) throw error;
-        if (error instanceof RpcError && error.code === 'UNIMPLEMENTED') {
-          throw new ChainSourceUnsupportedError(
-            `The gRPC endpoint does not implement ${error.methodName ?? 'an event RPC'} ` +
-              '(sui.rpc.v2 ListEvents/SubscribeEvents); use SUI_CHAIN_SOURCE=graphql or another endpoint',
-          );
-        }
+        throwIfUnimplemented(error, 'an event RPC', 'ListEvents/SubscribeEvents');
         const delayMs = backoffDelay(
           failures++,
           this.options.backoff ?? DEFAULT_BACKOFF,
@@ -119,6 +116,29 @@ export class GrpcChainSource implements ChainSource {
         subscription.close();
       }
     }
+  }
+
+  async chainIdentifier(signal: AbortSignal): Promise<string> {
+    for (let failures = 0; !signal.aborted; failures++) {
+      try {
+        return normaliseChainIdentifier(await this.ledger.chainId(signal));
+      } catch (error) {
+        if (signal.aborted) break;
+        throwIfUnimplemented(error, 'GetServiceInfo', 'GetServiceInfo');
+        const delayMs = backoffDelay(
+          failures,
+          this.options.backoff ?? DEFAULT_BACKOFF,
+          this.options.random,
+        );
+        const log = error instanceof ChainProtocolError ? 'error' : 'warn';
+        this.options.logger[log](
+          { error: describeError(error), delayMs },
+          'chain identifier query failed',
+        );
+        if (!(await sleep(delayMs, signal))) break;
+      }
+    }
+    throw abortReason(signal);
   }
 
   private async *session(
@@ -297,6 +317,16 @@ export class GrpcChainSource implements ChainSource {
     state.cursor = covered;
     state.lastBatchAt = Date.now();
     return { checkpoint: covered, checkpointTimestamp, events };
+  }
+}
+
+/** UNIMPLEMENTED cannot pass with a retry: the endpoint lacks the RPC. */
+function throwIfUnimplemented(error: unknown, fallbackName: string, rpcs: string): void {
+  if (error instanceof RpcError && error.code === 'UNIMPLEMENTED') {
+    throw new ChainSourceUnsupportedError(
+      `The gRPC endpoint does not implement ${error.methodName ?? fallbackName} ` +
+        `(sui.rpc.v2 ${rpcs}); use SUI_CHAIN_SOURCE=graphql or another endpoint`,
+    );
   }
 }
 

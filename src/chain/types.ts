@@ -44,9 +44,22 @@ export interface CheckpointBatch {
   checkpoint: bigint;
   checkpointTimestamp: Date;
   events: SettlementEvent[];
+  /** The chain's latest checkpoint as the source last saw it, when it knows (lag metric). */
+  tipCheckpoint?: bigint;
 }
 
 export interface ChainSource {
+  /**
+   * Identifies the chain behind the endpoint: Sui's chain identifier, the first four bytes of the
+   * genesis checkpoint digest in lowercase hex (mainnet: `35834a8a`), the same whichever protocol
+   * the source speaks. Checkpoint numbers are only meaningful within one chain: a cursor saved for
+   * one chain means nothing on another (a sandbox chain restarted without its data file, an
+   * endpoint pointed at another network), so a cursor is kept under this identifier. Retries
+   * transient errors with the source's backoff until `signal` aborts, then rejects with the
+   * signal's reason; rejects at once with ChainSourceUnsupportedError when the endpoint lacks
+   * the call.
+   */
+  chainIdentifier(signal: AbortSignal): Promise<string>;
   /**
    * Yields batches in checkpoint order, starting strictly after `afterCheckpoint` (or at the
    * chain's current tip when it is undefined). Retries transient errors with backoff on its

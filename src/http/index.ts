@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { badRequest } from '../errors.js';
 import { installErrorHandling } from './errors.js';
@@ -13,6 +14,7 @@ export interface HttpDeps extends RouteDeps {
   bodyLimitBytes: number;
   /** Sandbox mode only: the wallet behind POST /sandbox/transactions/:txId/pay. */
   sandboxWallet?: SandboxWallet;
+  metricsRegistry: Registry;
 }
 
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
@@ -41,6 +43,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   installErrorHandling(app);
   registerRoutes(app, deps);
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(deps.metricsRegistry.contentType).send(await deps.metricsRegistry.metrics()),
+  );
   if (deps.sandboxWallet) {
     registerSandboxRoutes(app, {
       store: deps.store,

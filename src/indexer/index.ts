@@ -8,13 +8,22 @@ import { verifySettlement } from './verify.js';
 export { postgresLeadership, soleLeadership, type Leadership } from './leadership.js';
 export { verifySettlement } from './verify.js';
 
-export const SETTLEMENT_CURSOR = 'settlement';
+/**
+ * Cursors are kept per chain: a checkpoint number means nothing on another chain (a sandbox
+ * chain started afresh, an endpoint moved to another network), so a new chain starts at its tip.
+ */
+export function settlementCursorName(chainIdentifier: string): string {
+  return `settlement:${chainIdentifier}`;
+}
 
 export interface IndexerStatus {
   role: 'starting' | 'leader' | 'standby' | 'stopped';
   /** Last checkpoint fully processed (by this node, or read from the cursor). */
   checkpoint: bigint | undefined;
   checkpointTimestamp: Date | undefined;
+  /** The chain's latest checkpoint as last reported by the source. */
+  tipCheckpoint: bigint | undefined;
+  chainIdentifier: string | undefined;
   settlementsApplied: number;
   anomaliesRecorded: number;
 }
@@ -50,17 +59,19 @@ export function startIndexer(deps: IndexerDeps): Indexer {
     role: 'starting',
     checkpoint: undefined,
     checkpointTimestamp: undefined,
+    tipCheckpoint: undefined,
+    chainIdentifier: undefined,
     settlementsApplied: 0,
     anomaliesRecorded: 0,
   };
 
-  const apply = async (batch: CheckpointBatch): Promise<void> => {
+  const apply = async (batch: CheckpointBatch, cursorName: string): Promise<void> => {
     const events = uniqueEvents(batch.events);
     const terms = await deps.store.settlements.termsByIntentHashes([
       ...new Set(events.map((event) => event.intentHash)),
     ]);
     const applied = await deps.store.settlements.applyBatch({
-      cursorName: SETTLEMENT_CURSOR,
+      cursorName,
       checkpoint: batch.checkpoint,
       checkpointTimestamp: batch.checkpointTimestamp,
       decisions: events.map((event) => verifySettlement(event, terms.get(event.intentHash))),
@@ -68,6 +79,7 @@ export function startIndexer(deps: IndexerDeps): Indexer {
     });
     status.checkpoint = batch.checkpoint;
     status.checkpointTimestamp = batch.checkpointTimestamp;
+    status.tipCheckpoint = batch.tipCheckpoint ?? batch.checkpoint;
     status.settlementsApplied += applied.settled.length;
     status.anomaliesRecorded += applied.anomalies.length;
     for (const anomaly of applied.anomalies) {
@@ -93,12 +105,18 @@ export function startIndexer(deps: IndexerDeps): Indexer {
   };
 
   const follow = async (signal: AbortSignal): Promise<void> => {
-    const cursor = await deps.store.settlements.cursor(SETTLEMENT_CURSOR);
-    status.checkpoint ??= cursor?.checkpoint;
-    status.checkpointTimestamp ??= cursor?.timestamp ?? undefined;
-    deps.logger.info({ after: cursor?.checkpoint?.toString() ?? 'tip' }, 'indexer following');
+    const chainIdentifier = await deps.source.chainIdentifier(signal);
+    const cursorName = settlementCursorName(chainIdentifier);
+    const cursor = await deps.store.settlements.cursor(cursorName);
+    status.chainIdentifier = chainIdentifier;
+    status.checkpoint = cursor?.checkpoint;
+    status.checkpointTimestamp = cursor?.timestamp ?? undefined;
+    deps.logger.info(
+      { chainIdentifier, after: cursor?.checkpoint?.toString() ?? 'tip' },
+      'indexer following',
+    );
     for await (const batch of deps.source.batches(cursor?.checkpoint, signal)) {
-      await apply(batch);
+      await apply(batch, cursorName);
       if (signal.aborted) return;
     }
   };

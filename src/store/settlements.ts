@@ -104,14 +104,16 @@ export function settlementStore(db: Db) {
       now: Date;
     }): Promise<AppliedBatch> {
       return db.transaction(async (tx) => {
+        const settlements = input.decisions.filter(
+          (d): d is VerifiedSettlement => d.kind === 'settle',
+        );
+        const anomalies = input.decisions.filter((d): d is Anomaly => d.kind === 'anomaly');
         const result: AppliedBatch = { settled: [], anomalies: [] };
-        for (const decision of input.decisions) {
-          if (decision.kind === 'settle') {
-            const state = await settle(tx, decision, input.now);
-            if (state) result.settled.push(state);
-          } else if (await recordAnomaly(tx, decision, input.now)) {
-            result.anomalies.push(decision);
-          }
+        for (const chunk of chunks(settlements, CHUNK_ROWS)) {
+          result.settled.push(...(await settleAll(tx, chunk, input.now)));
+        }
+        for (const chunk of chunks(anomalies, CHUNK_ROWS)) {
+          result.anomalies.push(...(await recordAnomalies(tx, chunk, input.now)));
         }
         await tx
           .insert(indexerCursor)
@@ -137,30 +139,46 @@ export function settlementStore(db: Db) {
   };
 }
 
+/** Rows per statement: well under Postgres's 65,535 bind parameters. */
+const CHUNK_ROWS = 1000;
+
+function* chunks<T>(items: T[], size: number): Generator<T[]> {
+  for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
+}
+
 /**
- * Any status but settled → settled, as one conditional UPDATE. The chain is the truth about
- * money: an expired or cancelled proposal that was paid anyway is settled and flagged late.
- * A replayed event finds the proposal already settled and changes nothing.
+ * Any status but settled → settled, for a whole chunk in ONE conditional UPDATE … FROM (VALUES
+ * …), then one multi-row INSERT of their status_events. The chain is the truth about money: an
+ * expired or cancelled proposal that was paid anyway is settled and flagged late. A replayed
+ * event finds its proposal already settled and changes nothing.
  */
-async function settle(
+async function settleAll(
   tx: Tx,
-  settlement: VerifiedSettlement,
+  chunk: VerifiedSettlement[],
   now: Date,
-): Promise<TransactionState | undefined> {
-  const [row] = await tx
+): Promise<TransactionState[]> {
+  // One settlement per proposal: the chain settles an intent once, so a second one is a replay.
+  const byTransaction = new Map(chunk.map((s) => [s.transactionId, s] as const));
+  const rows = sql.join(
+    [...byTransaction.values()].map(
+      (s) =>
+        sql`(${s.transactionId}::uuid, ${s.txDigest}, ${s.checkpointTimestamp.toISOString()}::timestamptz, ${s.amountReceived.toString()}::numeric)`,
+    ),
+    sql`, `,
+  );
+  const settled = await tx
     .update(proposals)
     .set({
       status: 'settled',
       version: sql`${proposals.version} + 1`,
-      suiTxDigest: settlement.txDigest,
-      settledAt: settlement.checkpointTimestamp,
+      suiTxDigest: sql`v.digest`,
+      settledAt: sql`v.settled_at`,
       late: sql`${proposals.status} <> 'pending'`,
-      amountReceivedBaseUnits: settlement.amountReceived.toString(),
+      amountReceivedBaseUnits: sql`v.received`,
       updatedAt: now,
     })
-    .where(
-      and(eq(proposals.transactionId, settlement.transactionId), ne(proposals.status, 'settled')),
-    )
+    .from(sql`(values ${rows}) as v(transaction_id, digest, settled_at, received)`)
+    .where(and(sql`${proposals.transactionId} = v.transaction_id`, ne(proposals.status, 'settled')))
     .returning({
       transactionId: proposals.transactionId,
       status: proposals.status,
@@ -169,37 +187,49 @@ async function settle(
       settledAt: proposals.settledAt,
       late: proposals.late,
     });
-  if (!row) return undefined;
-  await tx.insert(statusEvents).values({
-    transactionId: row.transactionId,
-    version: row.version,
-    status: 'settled',
-    event: 'settled',
-    suiTxDigest: settlement.txDigest,
-    eventIndex: settlement.eventIndex,
-    checkpoint: settlement.checkpoint,
-    late: row.late,
-    createdAt: now,
-  });
-  return row;
+  if (settled.length === 0) return [];
+  await tx.insert(statusEvents).values(
+    settled.map((row) => {
+      const source = byTransaction.get(row.transactionId) as VerifiedSettlement;
+      return {
+        transactionId: row.transactionId,
+        version: row.version,
+        status: 'settled' as const,
+        event: 'settled' as const,
+        suiTxDigest: source.txDigest,
+        eventIndex: source.eventIndex,
+        checkpoint: source.checkpoint,
+        late: row.late,
+        createdAt: now,
+      };
+    }),
+  );
+  return settled;
 }
 
-async function recordAnomaly(tx: Tx, anomaly: Anomaly, now: Date): Promise<boolean> {
+/** Records the chunk's anomalies; returns only those seen for the first time. */
+async function recordAnomalies(tx: Tx, chunk: Anomaly[], now: Date): Promise<Anomaly[]> {
   const inserted = await tx
     .insert(settlementAnomalies)
-    .values({
-      suiTxDigest: anomaly.txDigest,
-      eventIndex: anomaly.eventIndex,
-      checkpoint: anomaly.checkpoint,
-      intentHash: anomaly.intentHash,
-      transactionId: anomaly.transactionId,
-      reason: anomaly.reason,
-      detail: anomaly.detail,
-      createdAt: now,
-    })
+    .values(
+      chunk.map((anomaly) => ({
+        suiTxDigest: anomaly.txDigest,
+        eventIndex: anomaly.eventIndex,
+        checkpoint: anomaly.checkpoint,
+        intentHash: anomaly.intentHash,
+        transactionId: anomaly.transactionId,
+        reason: anomaly.reason,
+        detail: anomaly.detail,
+        createdAt: now,
+      })),
+    )
     .onConflictDoNothing()
-    .returning({ id: settlementAnomalies.id });
-  return inserted.length > 0;
+    .returning({
+      txDigest: settlementAnomalies.suiTxDigest,
+      eventIndex: settlementAnomalies.eventIndex,
+    });
+  const fresh = new Set(inserted.map((row) => `${row.txDigest}:${row.eventIndex}`));
+  return chunk.filter((anomaly) => fresh.has(`${anomaly.txDigest}:${anomaly.eventIndex}`));
 }
 
 export type SettlementStore = ReturnType<typeof settlementStore>;

@@ -133,6 +133,14 @@ export class GrpcLedgerClient {
     return toDate(timestamp);
   }
 
+  /** GetServiceInfo's `chain_id`: the Base58 digest of the chain's genesis checkpoint. */
+  async chainId(signal: AbortSignal): Promise<string> {
+    const call = this.client.ledgerService.getServiceInfo({}, { abort: this.deadline(signal) });
+    const { chainId } = await call.response;
+    if (!chainId) throw new ChainProtocolError('GetServiceInfo answered without chain_id');
+    return chainId;
+  }
+
   /** Best effort, for the pruning message only. */
   async lowestAvailableCheckpoint(signal: AbortSignal): Promise<bigint | undefined> {
     try {

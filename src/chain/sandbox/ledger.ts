@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { toBase58 } from '@mysten/sui/utils';
+import { fromBase58, toBase58 } from '@mysten/sui/utils';
 import type { Logger } from 'pino';
+import { chainIdentifierOfGenesis } from '../chain-identifier.js';
 import { encodeSettlementEvent, type RawBalanceChange } from '../settlement-event.js';
 import { normaliseCoinType } from '../../sui/coin-type.js';
 import type { LedgerFile, LedgerRecord, StoredTransaction } from './persistence.js';
@@ -51,6 +52,10 @@ export interface LedgerOptions {
  * the last recorded one before it (monotonic, like Sui's, which may repeat).
  */
 export class SandboxLedger {
+  /** Base58 digest of checkpoint 0: what the chain is, kept in the data file. */
+  readonly genesisDigest: string;
+  /** Sui's chain identifier: the first four bytes of `genesisDigest`, hex. */
+  readonly chainIdentifier: string;
   readonly transactions: LedgerTransaction[] = [];
   private readonly byDigest = new Map<string, LedgerTransaction>();
   private readonly executedIntents = new Set<string>();
@@ -62,7 +67,18 @@ export class SandboxLedger {
 
   constructor(private readonly options: LedgerOptions) {
     const records = options.file?.records ?? [];
-    for (const entry of records) this.replay(entry);
+    let genesis: string | undefined;
+    for (const entry of records) {
+      if (entry.kind === 'genesis') genesis ??= entry.digest;
+      else this.replay(entry);
+    }
+    if (genesis === undefined) {
+      // A new chain, or a data file from before chains had an identity: either way a new one.
+      genesis = toBase58(randomBytes(32));
+      options.file?.append({ v: 1, kind: 'genesis', digest: genesis });
+    }
+    this.genesisDigest = genesis;
+    this.chainIdentifier = chainIdentifierOfGenesis(fromBase58(genesis));
     const last = this.marks.at(-1);
     if (last) {
       this.latest = { sequence: this.reservedUpTo, timestampMs: last.timestampMs };
@@ -179,7 +195,7 @@ export class SandboxLedger {
     }
   }
 
-  private replay(entry: LedgerRecord): void {
+  private replay(entry: Exclude<LedgerRecord, { kind: 'genesis' }>): void {
     if (entry.kind === 'reserve') {
       const upTo = BigInt(entry.upTo);
       if (upTo > this.reservedUpTo) this.reservedUpTo = upTo;

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { fromBase58 } from '@mysten/sui/utils';
 import { z } from 'zod';
 
 /**
@@ -7,6 +8,9 @@ import { z } from 'zod';
  * checkpoint becomes visible, so that a restarted chain never reuses a checkpoint number an
  * indexer has already seen.
  *
+ * - `genesis`: the chain's identity, the Base58 digest of its genesis checkpoint, random and
+ *   written once when the file is new (or predates identities). The first one read wins: a file
+ *   keeps its chain, and a chain started without a file or with a new one is another chain.
  * - `checkpoint`: a checkpoint with its transactions.
  * - `reserve`: checkpoint numbers up to `upTo` may be published without another write. Empty
  *   checkpoints are not written one by one (four a second); a restart continues after the last
@@ -25,6 +29,11 @@ const storedTransaction = z.object({
 });
 
 const record = z.discriminatedUnion('kind', [
+  z.object({
+    v: z.literal(1),
+    kind: z.literal('genesis'),
+    digest: z.string().refine(isDigest, 'a Base58 32-byte digest'),
+  }),
   z.object({
     v: z.literal(1),
     kind: z.literal('checkpoint'),
@@ -87,5 +96,13 @@ function safeJson(line: string): unknown {
     return JSON.parse(line) as unknown;
   } catch {
     return undefined;
+  }
+}
+
+function isDigest(value: string): boolean {
+  try {
+    return fromBase58(value).length === 32;
+  } catch {
+    return false;
   }
 }

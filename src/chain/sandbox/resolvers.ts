@@ -30,7 +30,7 @@ export function rootValue(ledger: SandboxLedger, eventType: string): Record<stri
     if (timestampMs === undefined) return null;
     return {
       sequenceNumber: Number(sequence),
-      digest: toBase58(createHash('sha256').update(`sandbox-checkpoint:${sequence}`).digest()),
+      digest: checkpointDigest(ledger.genesisDigest, sequence),
       timestamp: new Date(timestampMs).toISOString(),
     };
   };
@@ -82,7 +82,7 @@ export function rootValue(ledger: SandboxLedger, eventType: string): Record<stri
   });
 
   return {
-    chainIdentifier: 'sandbox0',
+    chainIdentifier: ledger.chainIdentifier,
     checkpoint: (args: { sequenceNumber?: unknown }) =>
       checkpointNode(uint53(args.sequenceNumber, 'sequenceNumber') ?? view),
     transaction: (args: { digest: string }) => {
@@ -115,6 +115,16 @@ export function rootValue(ledger: SandboxLedger, eventType: string): Record<stri
       maxPageSize: () => MAX_PAGE_SIZE,
     },
   };
+}
+
+/**
+ * Checkpoint 0's digest is the genesis digest, the chain identifier's source as on Sui; the others
+ * derive from it, so that two sandbox chains never share a checkpoint digest.
+ */
+function checkpointDigest(genesisDigest: string, sequence: bigint): string {
+  if (sequence === 0n) return genesisDigest;
+  const hash = createHash('sha256').update(`sandbox-checkpoint:${genesisDigest}:${sequence}`);
+  return toBase58(hash.digest());
 }
 
 function eventMatcher(

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fromBase58 } from '@mysten/sui/utils';
@@ -56,6 +56,11 @@ async function post(
     body: JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function servedIdentifier(chain: SandboxChain): Promise<unknown> {
+  const { body } = await post(chain.graphqlUrl, { query: '{ chainIdentifier }' });
+  return (body.data as { chainIdentifier?: unknown } | undefined)?.chainIdentifier;
 }
 
 describe('sandbox chain', () => {
@@ -156,6 +161,42 @@ describe('sandbox chain', () => {
     const digests = reader.batches.flatMap((b) => b.events.map((e) => e.txDigest));
     expect(digests).toEqual([receipt.txDigest, next.txDigest]);
     expect(batch.checkpoint).toBeGreaterThanOrEqual(next.checkpoint);
+  });
+
+  it('keeps its chain identifier across restarts with the same data file; a new chain has a new one', async () => {
+    const file = dataFile();
+    const first = await startSandboxChain({ checkpointIntervalMs: 20, dataFile: file });
+    const identifier = first.chainIdentifier;
+    await first.stop();
+
+    const again = await chainFor({ dataFile: file });
+    expect(again.chainIdentifier).toBe(identifier);
+    expect(await servedIdentifier(again)).toBe(identifier);
+    const newFile = await chainFor({ dataFile: dataFile() });
+    const inMemory = await chainFor();
+    expect(await servedIdentifier(newFile)).toBe(newFile.chainIdentifier);
+    const identifiers = [identifier, newFile.chainIdentifier, inMemory.chainIdentifier];
+    expect(new Set(identifiers).size).toBe(3);
+    for (const each of identifiers) expect(each).toMatch(/^[0-9a-f]{8}$/);
+  });
+
+  it('gives a data file from before chain identities one identity, and keeps it', async () => {
+    const file = dataFile();
+    const reserve = { v: 1, kind: 'reserve', at: '0', upTo: '39', timestampMs: Date.now() };
+    writeFileSync(file, `${JSON.stringify(reserve)}\n`);
+
+    const first = await startSandboxChain({ checkpointIntervalMs: 20, dataFile: file });
+    expect(first.latestCheckpoint()).toBeGreaterThanOrEqual(39n);
+    const identifier = first.chainIdentifier;
+    await first.stop();
+    const second = await chainFor({ dataFile: file });
+
+    expect(second.chainIdentifier).toBe(identifier);
+    const records = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { kind: string });
+    expect(records.filter((record) => record.kind === 'genesis')).toHaveLength(1);
   });
 
   it('never republishes a checkpoint number after a crash between reservations', async () => {

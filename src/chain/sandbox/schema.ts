@@ -19,6 +19,7 @@ export const SANDBOX_SDL = /* GraphQL */ `
   scalar UInt53
 
   type Query {
+    "First four bytes of the network's genesis checkpoint digest (uniquely identifies the network), hex-encoded."
     chainIdentifier: String!
     checkpoint(sequenceNumber: UInt53): Checkpoint
     events(

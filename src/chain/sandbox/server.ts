@@ -33,6 +33,12 @@ export interface SandboxChain {
   url: string;
   /** Sui GraphQL endpoint of this chain: `${url}/graphql`. */
   graphqlUrl: string;
+  /**
+   * Sui's chain identifier of this chain, as GraphQL `chainIdentifier` serves it: the first four
+   * bytes of its random genesis checkpoint digest, hex. Kept in the data file; a chain started
+   * without one, or with a new one, is a new chain with a new identifier.
+   */
+  chainIdentifier: string;
   /** Settles like a buyer's wallet would; resolves once a checkpoint includes it. */
   pay(payment: SandboxPayment): Promise<PaymentReceipt>;
   latestCheckpoint(): bigint;
@@ -99,6 +105,7 @@ export async function startSandboxChain(options: SandboxChainOptions = {}): Prom
       send(response, 200, {
         service: 'identipay sandbox chain',
         graphql: '/graphql',
+        chainIdentifier: ledger.chainIdentifier,
         latestCheckpoint: Number(ledger.latestCheckpoint()),
       });
       return;
@@ -124,12 +131,20 @@ export async function startSandboxChain(options: SandboxChainOptions = {}): Prom
   const host = options.host ?? '127.0.0.1';
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const url = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
-  logger.info({ url, checkpoint: ledger.latestCheckpoint().toString() }, 'sandbox chain started');
+  logger.info(
+    {
+      url,
+      chainIdentifier: ledger.chainIdentifier,
+      checkpoint: ledger.latestCheckpoint().toString(),
+    },
+    'sandbox chain started',
+  );
 
   let stopping: Promise<void> | undefined;
   return {
     url,
     graphqlUrl: `${url}/graphql`,
+    chainIdentifier: ledger.chainIdentifier,
     pay: (payment) => ledger.submit(payment),
     latestCheckpoint: () => ledger.latestCheckpoint(),
     stop() {

@@ -1,0 +1,86 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The node's Prometheus metrics, on a registry of its own (no global default), so that several
+ * nodes in one test process do not share counters.
+ */
+export interface MetricSources {
+  openSockets(): number;
+  indexer():
+    | { role: string; checkpoint?: bigint; checkpointTimestamp?: Date; tipCheckpoint?: bigint }
+    | undefined;
+}
+
+export function createMetrics(sources: MetricSources) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'identipay_process_' });
+  const metrics = {
+    registry,
+    openSockets: new Gauge({
+      name: 'identipay_ws_open_sockets',
+      help: 'WebSocket connections open on this node',
+      registers: [registry],
+      collect() {
+        this.set(sources.openSockets());
+      },
+    }),
+    transitionsReceived: new Counter({
+      name: 'identipay_transitions_received_total',
+      help: 'Committed transitions this node heard on the bus, by new status',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    settlementsApplied: new Counter({
+      name: 'identipay_indexer_settlements_applied_total',
+      help: 'Verified settlements the indexer applied (late ones included)',
+      labelNames: ['late'] as const,
+      registers: [registry],
+    }),
+    anomalies: new Counter({
+      name: 'identipay_indexer_anomalies_total',
+      help: 'Settlement events that failed verification, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    indexerCheckpoint: new Gauge({
+      name: 'identipay_indexer_checkpoint',
+      help: 'Last checkpoint the indexer processed completely',
+      registers: [registry],
+      collect() {
+        const checkpoint = sources.indexer()?.checkpoint;
+        if (checkpoint !== undefined) this.set(Number(checkpoint));
+      },
+    }),
+    indexerLagCheckpoints: new Gauge({
+      name: 'identipay_indexer_lag_checkpoints',
+      help: "Checkpoints between the chain's tip (as last seen) and the last one processed",
+      registers: [registry],
+      collect() {
+        const status = sources.indexer();
+        if (status?.checkpoint === undefined) return;
+        const tip = status.tipCheckpoint ?? status.checkpoint;
+        this.set(Math.max(0, Number(tip - status.checkpoint)));
+      },
+    }),
+    indexerLagSeconds: new Gauge({
+      name: 'identipay_indexer_lag_seconds',
+      help: 'Now minus the timestamp of the last checkpoint processed',
+      registers: [registry],
+      collect() {
+        const at = sources.indexer()?.checkpointTimestamp;
+        if (at) this.set(Math.max(0, (Date.now() - at.getTime()) / 1000));
+      },
+    }),
+    indexerLeader: new Gauge({
+      name: 'identipay_indexer_leader',
+      help: '1 while this node holds the indexer role',
+      registers: [registry],
+      collect() {
+        this.set(sources.indexer()?.role === 'leader' ? 1 : 0);
+      },
+    }),
+  };
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
