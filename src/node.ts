@@ -52,7 +52,8 @@ export function databaseLocation(config: Config): DatabaseLocation {
 export async function startNode(config: Config, options: NodeOptions): Promise<RunningNode> {
   const { logger } = options;
   const now = options.now ?? (() => new Date());
-  const store = await openStore(options.database ?? databaseLocation(config));
+  const location = options.database ?? databaseLocation(config);
+  const store = await openStore(location);
   const hub = new Hub({
     loadState: (transactionId) => store.proposals.state(transactionId),
     onError: (error, transactionId) =>
@@ -104,9 +105,8 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     source,
     bus,
     logger: logger.child({ component: 'indexer' }),
-    leadership: store.database.postgresClient
-      ? postgresLeadership(store.database.postgresClient, logger)
-      : soleLeadership(),
+    leadership:
+      location.kind === 'postgres' ? postgresLeadership(location.url, logger) : soleLeadership(),
     now,
     onBatch(_batch, applied) {
       for (const state of applied.settled)

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type postgres from 'postgres';
+import postgres from 'postgres';
 
 /**
  * One active indexer per database. `acquire` resolves once this node holds the role, with a
@@ -25,77 +25,98 @@ const LOCK_CLASS = 0x1d5a;
 const LOCK_ID = 0x5e771e;
 
 /**
- * A session-level advisory lock held on a reserved connection. If that connection dies, the
- * server frees the lock and a standby takes over; the health check notices the loss here (a
- * reconnected session would not hold the lock any more) and aborts the lease.
+ * A session-level advisory lock held by a dedicated one-connection client, kept apart from the
+ * query pool so that losing it cannot disturb anything else. If that session dies, the server
+ * frees the lock and a standby takes over; the health check notices the loss here (a reconnected
+ * session does not hold the lock) and aborts the lease.
  */
 export function postgresLeadership(
-  client: postgres.Sql,
+  url: string,
   logger: Logger,
   options: { retryMs?: number; checkMs?: number } = {},
 ): Leadership {
   const retryMs = options.retryMs ?? 1000;
   const checkMs = options.checkMs ?? 2000;
-  let connection: postgres.ReservedSql | undefined;
+  let session: postgres.Sql | undefined;
   let healthTimer: NodeJS.Timeout | undefined;
 
-  const holdsLock = async (sql: postgres.ReservedSql) => {
-    const [row] = await sql<{ held: boolean }[]>`
-      select exists (
-        select 1 from pg_locks
-        where locktype = 'advisory' and classid = ${LOCK_CLASS} and objid = ${LOCK_ID}
-          and objsubid = 2 and pid = pg_backend_pid() and granted
-      ) as held`;
+  const open = () =>
+    postgres(url, {
+      max: 1,
+      onnotice: () => {},
+      connect_timeout: Math.ceil(checkMs / 1000) + 1,
+      connection: { application_name: 'identipay-status indexer lock' },
+    });
+
+  const holdsLock = async (sql: postgres.Sql) => {
+    const [row] = await withTimeout(
+      sql<{ held: boolean }[]>`
+        select exists (
+          select 1 from pg_locks
+          where locktype = 'advisory' and classid = ${LOCK_CLASS} and objid = ${LOCK_ID}
+            and objsubid = 2 and pid = pg_backend_pid() and granted
+        ) as held`,
+      checkMs,
+    );
     return row?.held === true;
   };
 
-  const dropConnection = () => {
+  /** Ending the session frees the lock on the server, also when it is already gone. */
+  const closeSession = async () => {
     clearInterval(healthTimer);
     healthTimer = undefined;
-    connection?.release();
-    connection = undefined;
+    const closing = session;
+    session = undefined;
+    await closing?.end({ timeout: 1 }).catch(() => undefined);
   };
 
   return {
     async acquire(stop) {
       while (!stop.aborted) {
         try {
-          connection ??= await client.reserve();
-          const [row] = await connection<{ locked: boolean }[]>`
-            select pg_try_advisory_lock(${LOCK_CLASS}, ${LOCK_ID}) as locked`;
+          session ??= open();
+          const sql = session;
+          const [row] = await withTimeout(
+            sql<
+              { locked: boolean }[]
+            >`select pg_try_advisory_lock(${LOCK_CLASS}, ${LOCK_ID}) as locked`,
+            checkMs,
+          );
           if (row?.locked) {
             const lease = new AbortController();
-            const held = connection;
             healthTimer = setInterval(() => {
-              holdsLock(held)
+              holdsLock(sql)
                 .catch(() => false)
-                .then((ok) => {
-                  if (ok || lease.signal.aborted) return;
+                .then((held) => {
+                  if (held || lease.signal.aborted) return;
                   logger.warn('indexer lock lost');
                   lease.abort(new Error('indexer lock lost'));
-                  dropConnection();
+                  void closeSession();
                 });
             }, checkMs);
             return lease.signal;
           }
         } catch (error) {
           logger.warn({ err: error }, 'indexer lock attempt failed');
-          dropConnection();
+          await closeSession();
         }
         await sleep(retryMs, stop);
       }
       return undefined;
     },
 
-    async release() {
-      const held = connection;
-      if (!held) return;
-      clearInterval(healthTimer);
-      // unlock_all: the connection goes back to the pool and must not carry the lock with it.
-      await held`select pg_advisory_unlock_all()`.catch(() => undefined);
-      dropConnection();
-    },
+    release: closeSession,
   };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
