@@ -63,7 +63,7 @@ export async function indexerThroughput(location: DatabaseLocation, count: numbe
     { logger: silent },
   );
   let settled = 0;
-  const bus = createLocalBus();
+  const bus = createLocalBus('bench');
   const done = new Promise<void>((resolve) =>
     bus.subscribe((states) => {
       settled += states.length;

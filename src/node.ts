@@ -7,6 +7,7 @@ import type { Config } from './config/index.js';
 import { startExpirySweeper } from './expiry/index.js';
 import { buildHttpApp } from './http/index.js';
 import { Hub } from './hub/index.js';
+import { createFreshness } from './indexer/freshness.js';
 import { postgresLeadership, soleLeadership, startIndexer, type Indexer } from './indexer/index.js';
 import { prepareDemoMerchant, type RegisteredMerchant } from './merchants/index.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
@@ -21,6 +22,8 @@ export interface NodeOptions {
   now?: () => Date;
   /** Tests pass an in-memory PGlite; otherwise chosen from the configuration. */
   database?: DatabaseLocation;
+  /** Identifies this node on the bus and in logs; random by default. */
+  nodeId?: string;
   /** In-process sandbox chain ledger file; `false` keeps it in memory (tests). */
   sandboxChainDataFile?: string | false;
   sandboxCheckpointIntervalMs?: number;
@@ -54,8 +57,13 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
   const now = options.now ?? (() => new Date());
   const location = options.database ?? databaseLocation(config);
   const store = await openStore(location);
+  const freshness = createFreshness({ store, indexer: () => indexer });
   const hub = new Hub({
     loadState: (transactionId) => store.proposals.state(transactionId),
+    loadStates: (transactionIds) => store.proposals.states(transactionIds),
+    loadHistory: (transactionId, afterVersion) =>
+      store.proposals.history(transactionId, afterVersion),
+    freshness: () => freshness.current(),
     onError: (error, transactionId) =>
       logger.error({ err: error, transactionId }, 'snapshot failed'),
   });
@@ -64,7 +72,8 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     openSockets: () => hub.openSockets,
     indexer: () => indexer.status(),
   });
-  const bus: Bus = createLocalBus();
+  const nodeId = options.nodeId ?? `node-${randomBytes(6).toString('hex')}`;
+  const bus: Bus = createLocalBus(nodeId);
 
   const generatedAdminToken =
     config.sandbox && !config.adminToken
@@ -92,6 +101,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     bodyLimitBytes: config.bodyLimitBytes,
     sandboxWallet: sandboxChain?.wallet,
     metricsRegistry: metrics.registry,
+    freshness: () => freshness.current(),
   });
 
   const unsubscribe = bus.subscribe((states) => {

@@ -45,7 +45,7 @@ describe('an event delivered twice', () => {
       },
     };
     const published: TransactionState[] = [];
-    const bus = createLocalBus();
+    const bus = createLocalBus('test');
     bus.subscribe((states) => published.push(...states));
     const indexer = startIndexer({
       store,

@@ -5,6 +5,7 @@ import { settlementAnomalies } from '../src/store/schema.js';
 import { API } from './support/http.js';
 import { createProposal, demoKey, startTestNode, type TestNode } from './support/node.js';
 import { waitFor } from './support/wait.js';
+import { seedView } from './support/ws-client.js';
 
 describe('settlement in sandbox mode', () => {
   let node: TestNode;
@@ -33,7 +34,8 @@ describe('settlement in sandbox mode', () => {
     const paid = await pay(txId);
     expect(paid.status).toBe(202);
     const txDigest = paid.body.txDigest as string;
-    expect(await socket.next()).toEqual({
+    const settlement = await socket.next();
+    expect(seedView(settlement)).toEqual({
       type: 'settlement',
       transactionId: txId,
       status: 'settled',
@@ -41,6 +43,9 @@ describe('settlement in sandbox mode', () => {
       version: 2,
       late: false,
     });
+    // Latency accounting: the checkpoint's time, then when the server pushed it.
+    const checkpointAt = Date.parse(settlement.checkpointTimestamp as string);
+    expect(checkpointAt).toBeLessThanOrEqual(Date.parse(settlement.pushedAt as string));
     expect((await socket.closeEvent()).code).toBe(1000);
     const rest = await status(txId);
     expect(rest.body).toMatchObject({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { API } from './support/http.js';
 import { createProposal, demoKey, startTestNode, type TestNode } from './support/node.js';
-import { upgradeStatus, type TestSocket } from './support/ws-client.js';
+import { seedView, upgradeStatus, type TestSocket } from './support/ws-client.js';
 import { postgresForTests, type TestDatabase } from './support/postgres.js';
 import { waitFor } from './support/wait.js';
 
@@ -48,7 +48,7 @@ async function expectNoStaleStatusUnderRace(node: TestNode, rounds: number): Pro
     const versions = messages.map((message) => message.version as number);
     const increasing = versions.every((v, k) => k === 0 || v > (versions[k - 1] ?? v));
     expect(increasing, `versions ${versions.join(',')} for ${txId}`).toBe(true);
-    expect(messages.at(-1)).toEqual({
+    expect(seedView(messages.at(-1) ?? {})).toEqual({
       type: 'status',
       transactionId: txId,
       status: 'cancelled',

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { API } from './support/http.js';
 import { createProposal, demoKey, startTestNode, type TestNode } from './support/node.js';
 import { waitFor } from './support/wait.js';
+import { seedView } from './support/ws-client.js';
 
 describe('websocket status', () => {
   let node: TestNode;
@@ -24,10 +25,10 @@ describe('websocket status', () => {
   });
 
   describe('as the seed describes it', () => {
-    it('sends the current status on connect with exactly the seed fields plus version', async () => {
+    it('sends the current status on connect with the seed fields plus version (and the additive timing fields)', async () => {
       const txId = await createProposal(node);
       const socket = node.watch(txId);
-      const message = await socket.next();
+      const message = seedView(await socket.next());
       expect(Object.keys(message).sort()).toEqual([
         'status',
         'suiTxDigest',
@@ -87,7 +88,7 @@ describe('websocket status', () => {
       expect((await cancel(txId)).status).toBe(200);
       const socket = node.watch(txId);
       const { messages, close } = await socket.finished();
-      expect(messages).toEqual([
+      expect(messages.map(seedView)).toEqual([
         { type: 'status', transactionId: txId, status: 'cancelled', suiTxDigest: null, version: 2 },
       ]);
       expect(close.code).toBe(1000);
@@ -99,7 +100,7 @@ describe('websocket status', () => {
       expect(await socket.next()).toMatchObject({ status: 'pending', version: 1 });
       expect((await cancel(txId)).status).toBe(200);
       const { messages, close } = await socket.finished();
-      expect(messages.slice(1)).toEqual([
+      expect(messages.slice(1).map(seedView)).toEqual([
         { type: 'status', transactionId: txId, status: 'cancelled', suiTxDigest: null, version: 2 },
       ]);
       expect(close.code).toBe(1000);
@@ -123,7 +124,7 @@ describe('websocket status', () => {
 
       const socket = node.watch(txId);
       expect(await socket.next()).toMatchObject({ status: 'pending', version: 1 });
-      expect(await socket.next(expiresAt - Date.now() + 4000)).toEqual({
+      expect(seedView(await socket.next(expiresAt - Date.now() + 4000))).toEqual({
         type: 'status',
         transactionId: txId,
         status: 'expired',
@@ -145,7 +146,7 @@ describe('websocket status', () => {
 
       expect((await cancel(txId)).status).toBe(200);
       for (const socket of sockets) {
-        expect(await socket.next()).toEqual({
+        expect(seedView(await socket.next())).toEqual({
           type: 'status',
           transactionId: txId,
           status: 'cancelled',

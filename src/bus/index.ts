@@ -5,27 +5,59 @@ export type TransitionListener = (states: readonly TransactionState[]) => void;
 /**
  * Carries every committed transition to every node's hub. Producers publish only after their
  * transaction committed, so a listener never hears of a change the store does not have.
+ *
+ * Every implementation delivers a node's own transitions to its local listeners synchronously
+ * inside `publish` (no round trip through the engine), and drops its own messages when the
+ * engine echoes them back (each message carries the origin node id).
  */
 export interface Bus {
+  readonly nodeId: string;
   publish(states: readonly TransactionState[]): Promise<void>;
   subscribe(listener: TransitionListener): () => void;
+  /**
+   * Called each time the bus has (re)subscribed after losing its connection: notifications sent
+   * during the outage are gone, so the hub re-reads what its sockets watch from the store.
+   */
+  onResubscribed(listener: () => void): () => void;
+  /** True while subscribed to the engine (readiness). */
+  readonly subscribed: boolean;
   close(): Promise<void>;
 }
 
 /** The single-process bus: the embedded database serves one process, so this is all it needs. */
-export function createLocalBus(): Bus {
+export function createLocalBus(nodeId: string): Bus {
+  const fanOut = createFanOut();
+  return {
+    nodeId,
+    subscribed: true,
+    async publish(states) {
+      fanOut.deliver(states);
+    },
+    subscribe: fanOut.subscribe,
+    onResubscribed: () => () => {},
+    async close() {
+      fanOut.clear();
+    },
+  };
+}
+
+/** The listener set every implementation keeps for its own node. */
+export function createFanOut() {
   const listeners = new Set<TransitionListener>();
   return {
-    async publish(states) {
+    deliver(states: readonly TransactionState[]) {
       if (states.length === 0) return;
       for (const listener of listeners) listener(states);
     },
-    subscribe(listener) {
+    subscribe(listener: TransitionListener) {
       listeners.add(listener);
-      return () => listeners.delete(listener);
+      return () => {
+        listeners.delete(listener);
+      };
     },
-    async close() {
+    clear() {
       listeners.clear();
     },
   };
 }
+export { createBus, type BusConfig, type BusKind } from './create.js';

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config/index.js';
-import { AppError, notFound } from '../errors.js';
+import { AppError, badRequest, notFound } from '../errors.js';
+import type { Freshness } from '../hub/index.js';
 import { registerMerchant, registerMerchantBodySchema } from '../merchants/index.js';
 import { createProposalBodySchema, type ProposalService } from '../proposals/index.js';
 import type { Store } from '../store/index.js';
@@ -16,7 +17,17 @@ export interface RouteDeps {
   proposals: ProposalService;
   config: Pick<Config, 'adminToken' | 'currencies'>;
   now: () => Date;
+  /** How far settlements are indexed (pending statuses carry it). */
+  freshness?: () => Freshness | undefined;
 }
+
+const statusQuery = z.strictObject({
+  since: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,8})$/, 'must be a version: a whole number ≥ 0')
+    .transform(Number)
+    .optional(),
+});
 
 /** A route that takes no body accepts none, or an empty JSON object. */
 const emptyBody = z.union([z.undefined(), z.strictObject({})]);
@@ -39,7 +50,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get(`${API_PREFIX}/transactions/:txId/status`, async (request) => {
     const merchant = await authenticateMerchant(request, store);
-    const found = await proposals.status(merchant, transactionIdParam(request));
+    const transactionId = transactionIdParam(request);
+    const { since } = parse(statusQuery, request.query);
+    const found = await proposals.status(merchant, transactionId);
+    const indexed = found.status === 'pending' ? deps.freshness?.() : undefined;
     const response: TransactionStatusResponse = {
       transactionId: found.transactionId,
       status: found.status,
@@ -47,7 +61,27 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       settledAt: found.settledAt?.toISOString() ?? null,
       version: found.version,
       late: found.late,
+      ...(indexed
+        ? {
+            indexedCheckpoint: indexed.checkpoint.toString(),
+            indexedCheckpointTimestamp: indexed.timestamp?.toISOString() ?? null,
+          }
+        : {}),
     };
+    if (since !== undefined) {
+      if (since > found.version) {
+        throw badRequest(`since=${since} is ahead of this transaction (version ${found.version})`);
+      }
+      const history = await store.proposals.history(transactionId, since);
+      response.transitions = history.map((entry) => ({
+        version: entry.version,
+        status: entry.status,
+        event: entry.event,
+        suiTxDigest: entry.suiTxDigest,
+        late: entry.late,
+        at: entry.at.toISOString(),
+      }));
+    }
     return response;
   });
 

@@ -58,7 +58,14 @@ describe('hub', () => {
     await ready;
 
     expect(socket.frames).toEqual([
-      { type: 'status', transactionId: txId, status: 'cancelled', suiTxDigest: null, version: 2 },
+      {
+        type: 'status',
+        transactionId: txId,
+        status: 'cancelled',
+        suiTxDigest: null,
+        version: 2,
+        pushedAt: expect.any(String),
+      },
     ]);
     expect(socket.closedWith?.code).toBe(1000);
     expect([hub.openSockets, hub.watchedTransactions]).toEqual([0, 0]);

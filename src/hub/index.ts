@@ -15,14 +15,11 @@
  * delivered live; the version gate then drops whichever of the two copies arrives second, so a
  * client never sees a status older than one it has seen, nor the same transition twice.
  */
-import type { TransactionState } from '../store/index.js';
-import {
-  CloseCode,
-  isTerminalStatus,
-  type ErrorMessage,
-  type SettlementMessage,
-  type StatusMessage,
-} from '../wire/index.js';
+import type { HistoryEntry, TransactionState } from '../store/index.js';
+import { CloseCode, isTerminalStatus } from '../wire/index.js';
+import { errorFrame, historyMessage, toMessage, type Freshness } from './messages.js';
+
+export { errorFrame, toMessage, type Freshness } from './messages.js';
 
 /** The only thing the hub knows about a connection: transport-agnostic on purpose. */
 export interface HubSocket {
@@ -33,7 +30,14 @@ export interface HubSocket {
 
 export interface HubDeps {
   loadState(transactionId: string): Promise<TransactionState | undefined>;
+  /** Many at once, for the resync after a bus outage; defaults to loadState one by one. */
+  loadStates?(transactionIds: readonly string[]): Promise<TransactionState[]>;
+  /** Transitions after a version, for `?since=`; without it a resume sends the snapshot only. */
+  loadHistory?(transactionId: string, afterVersion: number): Promise<HistoryEntry[]>;
+  /** How far settlements are indexed (pending statuses carry it). */
+  freshness?(): Freshness | undefined;
   onError?(error: unknown, transactionId: string): void;
+  now?(): Date;
 }
 
 interface Watcher {
@@ -42,34 +46,8 @@ interface Watcher {
   closed: boolean;
 }
 
-export function toMessage(
-  state: TransactionState,
-  live: boolean,
-): StatusMessage | SettlementMessage {
-  if (live && state.status === 'settled' && state.suiTxDigest) {
-    return {
-      type: 'settlement',
-      transactionId: state.transactionId,
-      status: 'settled',
-      suiTxDigest: state.suiTxDigest,
-      version: state.version,
-      late: state.late,
-    };
-  }
-  return {
-    type: 'status',
-    transactionId: state.transactionId,
-    status: state.status,
-    suiTxDigest: state.suiTxDigest,
-    version: state.version,
-    ...(state.status === 'settled' ? { late: state.late } : {}),
-  };
-}
-
-export function errorFrame(message: string): string {
-  const frame: ErrorMessage = { type: 'error', message };
-  return JSON.stringify(frame);
-}
+/** Resync reads at most this many transactions per query. */
+const RESYNC_CHUNK = 500;
 
 export class Hub {
   private readonly watchers = new Map<string, Set<Watcher>>();
@@ -89,8 +67,13 @@ export class Hub {
    * Starts watching; resolves once the snapshot has been offered. The returned function must be
    * called when the socket closes, whoever closed it.
    */
-  watch(transactionId: string, socket: HubSocket): { unwatch: () => void; ready: Promise<void> } {
-    const watcher: Watcher = { socket, lastVersion: 0, closed: false };
+  watch(
+    transactionId: string,
+    socket: HubSocket,
+    since?: number,
+  ): { unwatch: () => void; ready: Promise<void> } {
+    // A resuming client already has everything up to `since`: the gate starts there.
+    const watcher: Watcher = { socket, lastVersion: since ?? 0, closed: false };
     let set = this.watchers.get(transactionId);
     if (!set) {
       set = new Set();
@@ -99,7 +82,11 @@ export class Hub {
     set.add(watcher);
     this.socketCount++;
     const unwatch = () => this.forget(transactionId, watcher);
-    const ready = this.sendSnapshot(transactionId, watcher).catch((error: unknown) => {
+    const first =
+      since === undefined
+        ? this.sendSnapshot(transactionId, watcher)
+        : this.sendHistory(transactionId, watcher, since);
+    const ready = first.catch((error: unknown) => {
       this.deps.onError?.(error, transactionId);
       this.finish(
         transactionId,
@@ -114,12 +101,30 @@ export class Hub {
 
   /** Called with every committed transition, from any producer on any node. */
   deliver(states: readonly TransactionState[]): void {
+    const pushedAt = this.now();
     for (const state of states) {
       const set = this.watchers.get(state.transactionId);
       if (!set) continue;
       // Serialised once per transition, however many sockets watch it.
-      const frame = JSON.stringify(toMessage(state, true));
+      const frame = JSON.stringify(toMessage(state, 'live', pushedAt, this.deps.freshness?.()));
       for (const watcher of set) this.offer(state.transactionId, watcher, state, frame);
+    }
+  }
+
+  /**
+   * Re-reads every watched transaction and offers its state: after a bus outage, a transition
+   * whose notification was lost still reaches its sockets (the gate drops what they have).
+   */
+  async resync(): Promise<void> {
+    const ids = [...this.watchers.keys()];
+    for (let start = 0; start < ids.length; start += RESYNC_CHUNK) {
+      const chunk = ids.slice(start, start + RESYNC_CHUNK);
+      const states = this.deps.loadStates
+        ? await this.deps.loadStates(chunk)
+        : (await Promise.all(chunk.map((id) => this.deps.loadState(id)))).filter(
+            (state): state is TransactionState => state !== undefined,
+          );
+      this.deliver(states);
     }
   }
 
@@ -130,20 +135,47 @@ export class Hub {
     }
   }
 
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
   private async sendSnapshot(transactionId: string, watcher: Watcher): Promise<void> {
     const state = await this.deps.loadState(transactionId);
     if (watcher.closed) return;
-    if (!state) {
-      this.finish(
-        transactionId,
-        watcher,
-        CloseCode.NotFound,
-        'Transaction not found',
-        'Transaction not found',
-      );
+    if (!state) return this.notFound(transactionId, watcher);
+    const message = toMessage(state, 'snapshot', this.now(), this.deps.freshness?.());
+    this.offer(transactionId, watcher, state, JSON.stringify(message));
+  }
+
+  /** Resume: every transition after `since`, in order, then whatever arrives live. */
+  private async sendHistory(transactionId: string, watcher: Watcher, since: number): Promise<void> {
+    if (!this.deps.loadHistory) return this.sendSnapshot(transactionId, watcher);
+    const [state, history] = await Promise.all([
+      this.deps.loadState(transactionId),
+      this.deps.loadHistory(transactionId, since),
+    ]);
+    if (watcher.closed) return;
+    if (!state) return this.notFound(transactionId, watcher);
+    if (since > state.version) {
+      const message = `since=${since} is ahead of this transaction (version ${state.version})`;
+      this.finish(transactionId, watcher, CloseCode.BadRequest, 'Invalid since', message);
       return;
     }
-    this.offer(transactionId, watcher, state, JSON.stringify(toMessage(state, false)));
+    const pushedAt = this.now();
+    const freshness = this.deps.freshness?.();
+    for (const entry of history) {
+      const frame = JSON.stringify(historyMessage(entry, pushedAt, freshness));
+      this.offer(transactionId, watcher, entry, frame);
+    }
+    // Already terminal and fully known to the client: nothing more will ever come.
+    if (isTerminalStatus(state.status) && watcher.lastVersion >= state.version) {
+      this.finish(transactionId, watcher, CloseCode.Normal, `Transaction ${state.status}`);
+    }
+  }
+
+  private notFound(transactionId: string, watcher: Watcher): void {
+    const message = 'Transaction not found';
+    this.finish(transactionId, watcher, CloseCode.NotFound, message, message);
   }
 
   private offer(transactionId: string, watcher: Watcher, state: TransactionState, frame: string) {

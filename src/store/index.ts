@@ -4,7 +4,7 @@ import { proposalStore } from './proposals.js';
 import { settlementStore } from './settlements.js';
 
 export type { DatabaseLocation, Db } from './database.js';
-export type { MerchantProposal } from './proposals.js';
+export type { HistoryEntry, MerchantProposal } from './proposals.js';
 export type {
   AnomalyReason,
   Anomaly,

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { asUniqueViolation } from './errors.js';
 import { proposals, statusEvents } from './schema.js';
@@ -12,6 +12,13 @@ const stateColumns = {
   settledAt: proposals.settledAt,
   late: proposals.late,
 };
+
+/** One status_events row with the state it left behind. */
+export interface HistoryEntry extends TransactionState {
+  event: 'created' | 'settled' | 'expired' | 'cancelled';
+  /** When the transition was committed. */
+  at: Date;
+}
 
 export interface MerchantProposal extends TransactionState {
   document: unknown;
@@ -59,6 +66,44 @@ export function proposalStore(db: Db) {
         .from(proposals)
         .where(eq(proposals.transactionId, transactionId));
       return row;
+    },
+
+    /** Current states of many transactions at once (the hub's resync after a bus outage). */
+    async states(transactionIds: readonly string[]): Promise<TransactionState[]> {
+      if (transactionIds.length === 0) return [];
+      return db
+        .select(stateColumns)
+        .from(proposals)
+        .where(inArray(proposals.transactionId, [...transactionIds]));
+    },
+
+    /**
+     * The transitions after `afterVersion`, oldest first, each with the state it produced: what
+     * a reconnecting client missed. Settlement rows take settledAt from the proposal (a
+     * transaction settles once).
+     */
+    async history(transactionId: string, afterVersion: number): Promise<HistoryEntry[]> {
+      return db
+        .select({
+          transactionId: statusEvents.transactionId,
+          version: statusEvents.version,
+          status: statusEvents.status,
+          event: statusEvents.event,
+          suiTxDigest: statusEvents.suiTxDigest,
+          late: statusEvents.late,
+          at: statusEvents.createdAt,
+          settledAt: sql<Date | null>`case when ${statusEvents.event} = 'settled'
+            then ${proposals.settledAt} end`.mapWith(proposals.settledAt),
+        })
+        .from(statusEvents)
+        .innerJoin(proposals, eq(proposals.transactionId, statusEvents.transactionId))
+        .where(
+          and(
+            eq(statusEvents.transactionId, transactionId),
+            gt(statusEvents.version, afterVersion),
+          ),
+        )
+        .orderBy(asc(statusEvents.version));
     },
 
     /** A merchant's own proposal; another merchant's looks exactly like a missing one. */

@@ -79,6 +79,23 @@ export function settlementStore(db: Db) {
       return new Map(rows.map((row) => [row.intentHash, toTerms(row)]));
     },
 
+    /**
+     * The most recently advanced cursor of any chain: how far settlements are indexed, for
+     * nodes that do not run the indexer themselves.
+     */
+    async latestCursor(): Promise<{ checkpoint: bigint; timestamp: Date | null } | undefined> {
+      const [row] = await db
+        .select({
+          checkpoint: indexerCursor.checkpoint,
+          timestamp: indexerCursor.checkpointTimestamp,
+        })
+        .from(indexerCursor)
+        .where(sql`${indexerCursor.name} like 'settlement:%'`)
+        .orderBy(sql`${indexerCursor.updatedAt} desc`)
+        .limit(1);
+      return row;
+    },
+
     async cursor(
       name: string,
     ): Promise<{ checkpoint: bigint; timestamp: Date | null } | undefined> {

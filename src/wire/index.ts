@@ -21,6 +21,14 @@ export interface StatusMessage {
   version: number;
   /** Only when settled: paid after it had expired or been cancelled. Additive field. */
   late?: boolean;
+  /**
+   * Only when pending: the last checkpoint the indexer has fully processed and its timestamp,
+   * so that "not paid" can be told from "not indexed yet". Additive (u64 as a string).
+   */
+  indexedCheckpoint?: string;
+  indexedCheckpointTimestamp?: string | null;
+  /** When the server sent this message (ISO 8601). Additive. */
+  pushedAt: string;
 }
 
 /** Sent when the indexer has verified and applied an on-chain settlement. */
@@ -32,6 +40,10 @@ export interface SettlementMessage {
   version: number;
   /** Paid after it had expired or been cancelled: the merchant may owe a refund. Additive. */
   late: boolean;
+  /** Timestamp of the checkpoint that included the settlement (ISO 8601). Additive. */
+  checkpointTimestamp: string | null;
+  /** When the server pushed this message (ISO 8601): with the above, the push latency. */
+  pushedAt: string;
 }
 
 export interface ErrorMessage {
@@ -77,6 +89,21 @@ export interface TransactionStatusResponse {
   version: number;
   /** Settled after it had expired or been cancelled. */
   late: boolean;
+  /** Only when pending: how far settlements are indexed (see StatusMessage). */
+  indexedCheckpoint?: string;
+  indexedCheckpointTimestamp?: string | null;
+  /** Only with `?since=<version>`: the transitions after that version, oldest first. */
+  transitions?: TransitionRecord[];
+}
+
+export interface TransitionRecord {
+  version: number;
+  status: TransactionStatus;
+  event: 'created' | 'settled' | 'expired' | 'cancelled';
+  suiTxDigest: string | null;
+  late: boolean;
+  /** When the transition was committed. */
+  at: string;
 }
 
 /** The JSON body of every REST error. */

@@ -37,23 +37,31 @@ export function attachWebSocket({ server, hub, logger }: WebSocketDeps): WebSock
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const match = WS_PATH.exec(pathOf(request.url));
+    const { path, query } = splitUrl(request.url);
+    const match = WS_PATH.exec(path);
     if (!accepting || !match) {
       rejectUpgrade(socket, accepting ? 404 : 503, accepting ? 'Not Found' : 'Service Unavailable');
       return;
     }
     const rawId = decodeSafely(match[1] ?? '');
-    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, rawId));
+    const since = query.get('since');
+    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, rawId, since));
   };
 
-  const onConnection = (ws: WebSocket, rawId: string | undefined) => {
+  const onConnection = (ws: WebSocket, rawId: string | undefined, rawSince: string | null) => {
     ws.on('error', (error) => logger.debug({ err: error }, 'websocket error'));
+    const reject = (message: string, reason: string) => {
+      ws.send(errorFrame(message));
+      ws.close(CloseCode.BadRequest, reason);
+    };
     if (rawId === undefined || !isTransactionId(rawId)) {
-      ws.send(errorFrame('Invalid transaction id: expected a UUID'));
-      ws.close(CloseCode.BadRequest, 'Invalid transaction id');
-      return;
+      return reject('Invalid transaction id: expected a UUID', 'Invalid transaction id');
     }
-    const { unwatch } = hub.watch(rawId.toLowerCase(), ws);
+    const since = rawSince === null ? undefined : parseVersion(rawSince);
+    if (since === null) {
+      return reject('Invalid since: expected a version, a whole number ≥ 0', 'Invalid since');
+    }
+    const { unwatch } = hub.watch(rawId.toLowerCase(), ws, since);
     ws.on('close', unwatch);
   };
 
@@ -66,10 +74,22 @@ export function attachWebSocket({ server, hub, logger }: WebSocketDeps): WebSock
   };
 }
 
-function pathOf(url: string | undefined): string {
+function splitUrl(url: string | undefined): { path: string; query: URLSearchParams } {
   const raw = url ?? '/';
-  const end = raw.search(/[?#]/);
-  return end === -1 ? raw : raw.slice(0, end);
+  const hash = raw.indexOf('#');
+  const withoutHash = hash === -1 ? raw : raw.slice(0, hash);
+  const question = withoutHash.indexOf('?');
+  if (question === -1) return { path: withoutHash, query: new URLSearchParams() };
+  return {
+    path: withoutHash.slice(0, question),
+    query: new URLSearchParams(withoutHash.slice(question + 1)),
+  };
+}
+
+/** A version from a query string: a whole number ≥ 0, or null when it is not one. */
+export function parseVersion(value: string): number | null {
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(value)) return null;
+  return Number(value);
 }
 
 function decodeSafely(value: string): string | undefined {

@@ -122,3 +122,31 @@ export function upgradeStatus(url: string, timeoutMs = 5000): Promise<number> {
   });
   return withTimeout(answered, timeoutMs, `the server to answer the upgrade to ${url}`);
 }
+
+/** Fields issue 4 added to every message: checked for shape here, then left out of comparisons. */
+const ADDITIVE = [
+  'pushedAt',
+  'indexedCheckpoint',
+  'indexedCheckpointTimestamp',
+  'checkpointTimestamp',
+];
+
+/**
+ * The message without its additive timing and freshness fields, after checking their shape: so
+ * tests compare the seed's fields (plus `version` and `late`) exactly.
+ */
+export function seedView(message: Record<string, unknown>): Record<string, unknown> {
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(message)) {
+    if (!ADDITIVE.includes(key)) {
+      rest[key] = value;
+      continue;
+    }
+    const ok =
+      key === 'indexedCheckpoint'
+        ? typeof value === 'string' && /^\d+$/.test(value)
+        : value === null || (typeof value === 'string' && !Number.isNaN(Date.parse(value)));
+    if (!ok) throw new Error(`malformed ${key}: ${JSON.stringify(value)}`);
+  }
+  return rest;
+}

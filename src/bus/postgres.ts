@@ -1,0 +1,172 @@
+import type { Logger } from 'pino';
+import postgres from 'postgres';
+import { encodeMessages } from './codec.js';
+import type { Bus } from './index.js';
+import {
+  BusClosedError,
+  DEFAULT_BUS_CHANNEL,
+  PUBLISH_TIMEOUT_MS,
+  assertChannelName,
+  connectionName,
+  createGuardedFanOut,
+  createSignal,
+  receiveMessage,
+  reconnectDelayMs,
+  withTimeout,
+} from './support.js';
+
+export interface PostgresBusOptions {
+  url: string;
+  nodeId: string;
+  logger: Logger;
+  channel?: string;
+  /** Publish through this client (left open on close) instead of a small one of the bus's own. */
+  publishClient?: postgres.Sql;
+}
+
+/** Seconds, as postgres.js wants them: a floor under our own backoff, never a 20 s wait. */
+const driverBackoff = (retries: number) => reconnectDelayMs(retries) / 1000;
+
+/**
+ * The bus on Postgres LISTEN/NOTIFY. Resolves once LISTEN is active; rejects when the first
+ * attempt fails (a node should not start deaf).
+ *
+ *   publish ──► local listeners (sync) ──► pg_notify per chunk, in order, one at a time
+ *   LISTEN connection ──► decode ──► drop own origin / garbage ──► local listeners
+ *        │ closed
+ *        └──► subscribed = false ──► LISTEN again (backoff ≤ 2 s) ──► onResubscribed
+ *
+ * Why not `sql.listen()`: it re-listens after a reconnect, but it says nothing when the
+ * connection drops (`subscribed` could not go false), swallows the errors of failed re-listens
+ * (nothing to log), and overrides the client's `onclose`. This does what it does, in the open:
+ * a dedicated one-connection client whose `onnotify`/`onclose` hooks are ours.
+ */
+export async function createPostgresBus(options: PostgresBusOptions): Promise<Bus> {
+  const { url, nodeId, logger, channel = DEFAULT_BUS_CHANNEL } = options;
+  assertChannelName(channel);
+  const log = logger.child({ component: 'bus', engine: 'postgres', channel });
+  const fanOut = createGuardedFanOut(log);
+  const resubscribed = createSignal(log);
+
+  let subscribed = false;
+  let started = false;
+  let closing = false;
+  let attempt = 0;
+  let listenInFlight = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  // `onnotify` is the hook `sql.listen()` itself uses; postgres.js does not type it.
+  const listenerOptions = {
+    max: 1,
+    idle_timeout: 0,
+    max_lifetime: null,
+    fetch_types: false,
+    connect_timeout: 5,
+    backoff: driverBackoff,
+    onnotice: () => {},
+    connection: { application_name: connectionName('listen', nodeId) },
+    onnotify: (from: string, payload: string) => {
+      if (from === channel && !closing) receiveMessage(payload, { nodeId, fanOut, log });
+    },
+    onclose: () => onListenerClosed(),
+  };
+  const listener = postgres(url, listenerOptions);
+  const ownPublisher = options.publishClient
+    ? undefined
+    : postgres(url, {
+        max: 2,
+        fetch_types: false,
+        connect_timeout: 5,
+        backoff: driverBackoff,
+        onnotice: () => {},
+        connection: { application_name: connectionName('publish', nodeId) },
+      });
+  const publisher = options.publishClient ?? ownPublisher;
+  if (!publisher) throw new Error('unreachable: no publish client');
+
+  const listenStatement = `listen "${channel}"`;
+
+  function onListenerClosed(): void {
+    if (!started || closing) return;
+    if (subscribed) log.warn('bus LISTEN connection lost; listening again');
+    subscribed = false;
+    relisten();
+  }
+
+  /** One attempt at a time; a failure schedules the next, a success announces itself. */
+  function relisten(): void {
+    if (closing || listenInFlight || retryTimer) return;
+    listenInFlight = true;
+    listener.unsafe(listenStatement).then(
+      () => {
+        listenInFlight = false;
+        if (closing) return;
+        attempt = 0;
+        subscribed = true;
+        log.info('bus listening again');
+        resubscribed.fire();
+      },
+      (error: unknown) => {
+        listenInFlight = false;
+        if (closing) return;
+        const delayMs = reconnectDelayMs(attempt++);
+        log.warn({ err: error, delayMs }, 'bus LISTEN failed; retrying');
+        retryTimer = setTimeout(() => {
+          retryTimer = undefined;
+          relisten();
+        }, delayMs);
+      },
+    );
+  }
+
+  const endClients = () =>
+    Promise.all([listener.end({ timeout: 1 }), ownPublisher?.end({ timeout: 1 })]);
+
+  try {
+    await listener.unsafe(listenStatement);
+  } catch (error) {
+    closing = true;
+    await endClients();
+    throw new Error(`the Postgres bus could not LISTEN: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  started = true;
+  subscribed = true;
+
+  // Publishes go out one at a time, each after the previous settled: with a pool, two in
+  // flight could commit (and so be delivered) out of order. The caller's wait is bounded; the
+  // chain's is not, so a slow send delays the next one instead of being overtaken by it.
+  let tail: Promise<unknown> = Promise.resolve();
+  const send = async (messages: readonly string[]) => {
+    for (const message of messages) await publisher`select pg_notify(${channel}, ${message})`;
+  };
+
+  return {
+    nodeId,
+    get subscribed() {
+      return subscribed;
+    },
+    async publish(states) {
+      if (states.length === 0) return;
+      fanOut.deliver(states);
+      if (closing) throw new BusClosedError();
+      const messages = encodeMessages(nodeId, states);
+      const sent = tail.then(() => send(messages));
+      tail = sent.catch(() => {});
+      await withTimeout(sent, PUBLISH_TIMEOUT_MS, 'bus publish');
+    },
+    subscribe: fanOut.subscribe,
+    onResubscribed: resubscribed.add,
+    async close() {
+      if (closing) return;
+      closing = true;
+      subscribed = false;
+      clearTimeout(retryTimer);
+      fanOut.clear();
+      resubscribed.clear();
+      await withTimeout(tail, PUBLISH_TIMEOUT_MS, 'pending bus publishes').catch(() => {});
+      await endClients();
+    },
+  };
+}
