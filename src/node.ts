@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createLocalBus, type Bus } from './bus/index.js';
+import { createBus, type Bus, type BusKind } from './bus/index.js';
 import { createChainSource, openSandboxChain, type SandboxChainHandle } from './chain/index.js';
 import type { Config } from './config/index.js';
 import { startExpirySweeper } from './expiry/index.js';
@@ -73,7 +73,23 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     indexer: () => indexer.status(),
   });
   const nodeId = options.nodeId ?? `node-${randomBytes(6).toString('hex')}`;
-  const bus: Bus = createLocalBus(nodeId);
+  const busKind: BusKind =
+    config.bus !== 'auto'
+      ? config.bus
+      : config.redisUrl
+        ? 'redis'
+        : location.kind === 'postgres'
+          ? 'postgres'
+          : 'local';
+  const bus: Bus = await createBus(
+    {
+      busKind,
+      databaseUrl: location.kind === 'postgres' ? location.url : undefined,
+      redisUrl: config.redisUrl,
+      busChannel: config.busChannel,
+    },
+    { nodeId, logger },
+  );
 
   const generatedAdminToken =
     config.sandbox && !config.adminToken
@@ -104,6 +120,11 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     freshness: () => freshness.current(),
   });
 
+  // Notifications sent while the bus was down are lost: re-read what the sockets watch.
+  const stopResync = bus.onResubscribed(() => {
+    metrics.busReconnects.inc();
+    hub.resync().catch((error: unknown) => logger.error({ err: error }, 'resync failed'));
+  });
   const unsubscribe = bus.subscribe((states) => {
     for (const state of states) metrics.transitionsReceived.inc({ status: state.status });
     hub.deliver(states);
@@ -132,6 +153,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     { port, host: config.host, database: store.kind, sandbox: config.sandbox },
     'listening',
   );
+  logger.info({ nodeId, bus: busKind }, 'node ready');
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -141,6 +163,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
       await app.close();
       await indexer.stop();
       unsubscribe();
+      stopResync();
       await bus.close();
       await sandboxChain?.stop();
       await store.close();

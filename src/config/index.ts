@@ -62,6 +62,19 @@ const envSchema = z.object({
   ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EXPIRY_SWEEP_MS: integer(50, 60_000, 500),
+  REDIS_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+  ),
+  BUS: z.enum(['auto', 'local', 'postgres', 'redis']).default('auto'),
+  BUS_CHANNEL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_:.-]{1,63}$/, 'letters, digits, _ : . - (at most 63)')
+      .optional(),
+  ),
   SUI_RPC_URL: optionalString.pipe(httpUrl),
   SUI_GRAPHQL_URL: optionalString.pipe(httpUrl),
   SUI_CHAIN_SOURCE: optionalString.pipe(z.enum(['grpc', 'graphql']).optional()),
@@ -86,6 +99,11 @@ export interface Config {
   expirySweepMs: number;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  redisUrl: string | undefined;
+  /** `auto`: Redis when REDIS_URL is set, else Postgres NOTIFY with a Postgres store, else local. */
+  bus: 'auto' | 'local' | 'postgres' | 'redis';
+  /** Nodes of one deployment share a channel; separate deployments on one engine must not. */
+  busChannel: string | undefined;
   /** Where settlement events come from: `grpc` (subscription + backfill) or `graphql` (polling). */
   chainSource: ChainSourceKind;
   /** gRPC endpoint (SUI_RPC_URL); undefined in sandbox mode. */
@@ -119,6 +137,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       `Invalid configuration:\n  PACKAGE_ID: required when SUI_NETWORK=${e.SUI_NETWORK}`,
     );
   }
+  if (e.BUS === 'redis' && !e.REDIS_URL) {
+    throw new ConfigError('Invalid configuration:\n  BUS: redis needs REDIS_URL');
+  }
+  if (e.BUS === 'postgres' && !e.DATABASE_URL) {
+    throw new ConfigError('Invalid configuration:\n  BUS: postgres needs DATABASE_URL');
+  }
   const chain = chainSettings(e);
   const packageId = normaliseSuiAddress(e.PACKAGE_ID ?? SANDBOX_PACKAGE_ID);
   return {
@@ -136,6 +160,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     expirySweepMs: e.EXPIRY_SWEEP_MS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    redisUrl: e.REDIS_URL,
+    bus: e.BUS,
+    busChannel: e.BUS_CHANNEL,
     ...chain,
     chainPollMs: e.CHAIN_POLL_MS,
     settlementEventType: `${packageId}::settlement::SettlementEvent`,

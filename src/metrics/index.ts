@@ -30,6 +30,11 @@ export function createMetrics(sources: MetricSources) {
       labelNames: ['status'] as const,
       registers: [registry],
     }),
+    busReconnects: new Counter({
+      name: 'identipay_bus_reconnects_total',
+      help: 'Times the bus re-subscribed after losing its connection (each triggers a resync)',
+      registers: [registry],
+    }),
     settlementsApplied: new Counter({
       name: 'identipay_indexer_settlements_applied_total',
       help: 'Verified settlements the indexer applied (late ones included)',

@@ -25,13 +25,17 @@ async function probe(): Promise<string | undefined> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
-  client.on('error', () => {}); // the rejected connect() below reports it
+  // connect() rejects with a bare "Connection is closed."; the 'error' event says why.
+  let cause: string | undefined;
+  client.on('error', (error) => {
+    cause ??= error.message;
+  });
   try {
     await client.connect();
     await client.ping();
     return undefined;
   } catch (error) {
-    return `Redis at ${redact(REDIS_URL)} is unreachable (${(error as Error).message})`;
+    return `Redis at ${redact(REDIS_URL)} is unreachable (${cause ?? (error as Error).message})`;
   } finally {
     client.disconnect();
   }
