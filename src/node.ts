@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createBus, type Bus, type BusKind } from './bus/index.js';
+import { withPublishRetry } from './bus/reliable.js';
 import { createChainSource, openSandboxChain, type SandboxChainHandle } from './chain/index.js';
 import type { Config } from './config/index.js';
 import { startExpirySweeper } from './expiry/index.js';
@@ -81,7 +82,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
         : location.kind === 'postgres'
           ? 'postgres'
           : 'local';
-  const bus: Bus = await createBus(
+  const engineBus = await createBus(
     {
       busKind,
       databaseUrl: location.kind === 'postgres' ? location.url : undefined,
@@ -90,6 +91,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     },
     { nodeId, logger },
   );
+  const bus: Bus = withPublishRetry(engineBus, logger);
 
   const generatedAdminToken =
     config.sandbox && !config.adminToken
@@ -125,6 +127,13 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     metrics.busReconnects.inc();
     hub.resync().catch((error: unknown) => logger.error({ err: error }, 'resync failed'));
   });
+  // Safety net for what no reconnect reveals (a peer's publish lost for good): re-read slowly.
+  const resyncTimer =
+    config.resyncIntervalMs > 0
+      ? setInterval(() => {
+          hub.resync().catch((error: unknown) => logger.warn({ err: error }, 'resync failed'));
+        }, config.resyncIntervalMs).unref()
+      : undefined;
   const unsubscribe = bus.subscribe((states) => {
     for (const state of states) metrics.transitionsReceived.inc({ status: state.status });
     hub.deliver(states);
@@ -162,6 +171,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
       await sweeper.stop();
       await app.close();
       await indexer.stop();
+      clearInterval(resyncTimer);
       unsubscribe();
       stopResync();
       await bus.close();

@@ -64,7 +64,7 @@ describe('an event delivered twice', () => {
         amount: proposal.amountBaseUnits,
         coinType: proposal.coinType,
       });
-      await waitFor(() => published.length > 0, 'the settlement to be published');
+      await waitFor(() => published.length > 0, 'the settlement to be published', 15_000);
       const tip = chain.latestCheckpoint();
       await waitFor(
         () => (indexer.status().checkpoint ?? 0n) >= tip,

@@ -11,6 +11,7 @@ import { waitFor } from '../../test/support/wait.js';
 import type { TransactionState } from '../store/index.js';
 import { encodeMessages } from './codec.js';
 import { createBus, type Bus, type BusConfig } from './index.js';
+import { createPostgresBus } from './postgres.js';
 import { BusClosedError, MAX_RECONNECT_DELAY_MS, connectionName } from './support.js';
 
 const pg = await postgresForTests();
@@ -156,6 +157,8 @@ function capturingLogger(): { logger: Logger; records: LogRecord[] } {
 }
 
 const transactionId = randomUUID();
+/** Node ids name server-side connections; runs sharing one Redis must not cut each other's. */
+const runId = randomUUID().slice(0, 8);
 function state(version: number, extra: Partial<TransactionState> = {}): TransactionState {
   return {
     transactionId,
@@ -263,9 +266,9 @@ function resourceCounts(): Map<string, number> {
 /** The one suite every implementation runs: what any `Bus` must do, alone and shared. */
 function busSuite(engine: Engine): void {
   const open: Bus[] = [];
-  const start = async (nodeId: string, options: { url?: string; logger?: Logger } = {}) => {
+  const start = async (name: string, options: { url?: string; logger?: Logger } = {}) => {
     const bus = await createBus(engine.config(options.url), {
-      nodeId,
+      nodeId: `${name}-${runId}`,
       logger: options.logger ?? pino({ level: 'silent' }),
     });
     open.push(bus);
@@ -307,7 +310,7 @@ function busSuite(engine: Engine): void {
     const bus = await start('a');
     await bus.publish([state(1)]);
     await bus.close();
-    expect(bus.subscribed).toBe(engine.shared ? false : true);
+    if (engine.shared) expect(bus.subscribed).toBe(false);
     await waitFor(
       () => [...resourceCounts()].every(([kind, n]) => n <= (before.get(kind) ?? 0)),
       'every socket and timer of the bus to be gone',
@@ -360,7 +363,7 @@ function busSuite(engine: Engine): void {
           late: i % 7 === 0,
         }),
       );
-      const messages = encodeMessages('a', batch).length;
+      const messages = encodeMessages(nodeA.nodeId, batch).length;
       expect(messages).toBeGreaterThan(2);
 
       await nodeA.publish(batch);
@@ -475,6 +478,41 @@ describe.each(engines.map((engine) => [engine.name, engine] as const))(
     else it.skip(`needs ${engine.name}, which is unreachable here`, () => {});
   },
 );
+
+describe.skipIf(!pg.available)('the Postgres bus with an injected publish client', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await pg.createDatabase();
+  });
+  afterAll(() => database?.drop());
+
+  it('keeps publication order over a pool and leaves the client open on close', async () => {
+    const logger = pino({ level: 'silent' });
+    const pool = postgres(database.url, { max: 4, onnotice: () => {} });
+    const nodeA = await createPostgresBus({
+      url: database.url,
+      nodeId: 'a',
+      logger,
+      publishClient: pool,
+    });
+    const nodeB = await createPostgresBus({ url: database.url, nodeId: 'b', logger });
+    try {
+      const b = record(nodeB);
+      const all = versions(1, 100);
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => nodeA.publish(all.slice(i * 5, i * 5 + 5))),
+      );
+      await waitFor(() => b.heard.length >= 100, 'B to hear 100 transitions');
+      expect(b.versions()).toEqual(all.map((s) => s.version));
+
+      await nodeA.close();
+      expect(await pool`select 1 as one`).toEqual([{ one: 1 }]);
+    } finally {
+      await Promise.all([nodeA.close(), nodeB.close()]);
+      await pool.end({ timeout: 1 });
+    }
+  });
+});
 
 describe('createBus', () => {
   it('refuses an engine bus without its URL', async () => {

@@ -71,18 +71,17 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
     onclose: () => onListenerClosed(),
   };
   const listener = postgres(url, listenerOptions);
-  const ownPublisher = options.publishClient
-    ? undefined
-    : postgres(url, {
-        max: 2,
-        fetch_types: false,
-        connect_timeout: 5,
-        backoff: driverBackoff,
-        onnotice: () => {},
-        connection: { application_name: connectionName('publish', nodeId) },
-      });
-  const publisher = options.publishClient ?? ownPublisher;
-  if (!publisher) throw new Error('unreachable: no publish client');
+  const ownsPublisher = options.publishClient === undefined;
+  const publisher =
+    options.publishClient ??
+    postgres(url, {
+      max: 2,
+      fetch_types: false,
+      connect_timeout: 5,
+      backoff: driverBackoff,
+      onnotice: () => {},
+      connection: { application_name: connectionName('publish', nodeId) },
+    });
 
   const listenStatement = `listen "${channel}"`;
 
@@ -120,7 +119,7 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
   }
 
   const endClients = () =>
-    Promise.all([listener.end({ timeout: 1 }), ownPublisher?.end({ timeout: 1 })]);
+    Promise.all([listener.end({ timeout: 1 }), ownsPublisher && publisher.end({ timeout: 1 })]);
 
   try {
     await listener.unsafe(listenStatement);

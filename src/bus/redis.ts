@@ -15,6 +15,8 @@ import {
   withTimeout,
 } from './support.js';
 
+const START_TIMEOUT_MS = 10_000;
+
 export interface RedisBusOptions {
   url: string;
   nodeId: string;
@@ -95,8 +97,11 @@ export async function createRedisBus(options: RedisBusOptions): Promise<Bus> {
   });
 
   try {
-    await Promise.all([subscriber.connect(), publisher.connect()]);
-    await subscriber.subscribe(channel);
+    // Bounded: the subscriber waits out outages (see above), a node's start must not.
+    const ready = Promise.all([subscriber.connect(), publisher.connect()]).then(() =>
+      subscriber.subscribe(channel),
+    );
+    await withTimeout(ready, START_TIMEOUT_MS, 'subscribing');
   } catch (error) {
     closing = true;
     await Promise.all([endRedis(subscriber), endRedis(publisher)]);

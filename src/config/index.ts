@@ -80,6 +80,7 @@ const envSchema = z.object({
   SUI_CHAIN_SOURCE: optionalString.pipe(z.enum(['grpc', 'graphql']).optional()),
   SANDBOX_CHAIN_URL: optionalString.pipe(httpUrl),
   CHAIN_POLL_MS: integer(50, 60_000, 250),
+  RESYNC_INTERVAL_MS: integer(0, 3_600_000, 30_000),
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024, 64 * 1024),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
 });
@@ -100,6 +101,8 @@ export interface Config {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   redisUrl: string | undefined;
+  /** Safety net: how often each node re-reads what its sockets watch (0 = never). */
+  resyncIntervalMs: number;
   /** `auto`: Redis when REDIS_URL is set, else Postgres NOTIFY with a Postgres store, else local. */
   bus: 'auto' | 'local' | 'postgres' | 'redis';
   /** Nodes of one deployment share a channel; separate deployments on one engine must not. */
@@ -161,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
+    resyncIntervalMs: e.RESYNC_INTERVAL_MS,
     bus: e.BUS,
     busChannel: e.BUS_CHANNEL,
     ...chain,

@@ -46,7 +46,7 @@ function deferredLoad() {
 }
 
 describe('hub', () => {
-  it('delivers a transition committed during the snapshot read, and drops the stale snapshot', async () => {
+  it('sends a transition committed during the snapshot read after the snapshot, in order', async () => {
     const txId = randomUUID();
     const load = deferredLoad();
     const hub = new Hub({ loadState: load.loadState });
@@ -57,18 +57,56 @@ describe('hub', () => {
     load.finish(state(txId, 'pending', 1)); // read before the commit, answered after it
     await ready;
 
-    expect(socket.frames).toEqual([
-      {
-        type: 'status',
-        transactionId: txId,
-        status: 'cancelled',
-        suiTxDigest: null,
-        version: 2,
-        pushedAt: expect.any(String),
-      },
+    expect(socket.frames.map((frame) => [frame.status, frame.version])).toEqual([
+      ['pending', 1],
+      ['cancelled', 2],
     ]);
     expect(socket.closedWith?.code).toBe(1000);
     expect([hub.openSockets, hub.watchedTransactions]).toEqual([0, 0]);
+  });
+
+  it('drops a live copy of the version the snapshot already had', async () => {
+    const txId = randomUUID();
+    const load = deferredLoad();
+    const hub = new Hub({ loadState: load.loadState });
+    const socket = new RecordingSocket();
+    const { ready } = hub.watch(txId, socket);
+
+    hub.deliver([state(txId, 'cancelled', 2)]);
+    load.finish(state(txId, 'cancelled', 2)); // read after the commit
+    await ready;
+
+    expect(socket.frames.map((frame) => [frame.status, frame.version])).toEqual([['cancelled', 2]]);
+  });
+
+  it('fills a gap from the log when a notification was lost', async () => {
+    const txId = randomUUID();
+    const history = [
+      { ...state(txId, 'expired', 2), event: 'expired' as const, at: new Date() },
+      { ...state(txId, 'settled', 3), late: true, event: 'settled' as const, at: new Date() },
+    ];
+    const hub = new Hub({
+      loadState: async () => state(txId, 'pending', 1),
+      loadHistory: async (_id, after) => history.filter((entry) => entry.version > after),
+    });
+    const socket = new RecordingSocket();
+    await hub.watch(txId, socket).ready;
+    const settled = new Promise<void>((resolve) => {
+      const close = socket.close.bind(socket);
+      socket.close = (code, reason) => {
+        close(code, reason);
+        resolve();
+      };
+    });
+
+    hub.deliver([{ ...state(txId, 'settled', 3), late: true }]); // version 2 never arrived
+    await settled;
+
+    expect(socket.frames.map((frame) => [frame.type, frame.version])).toEqual([
+      ['status', 1],
+      ['status', 2],
+    ]);
+    expect(socket.closedWith?.code).toBe(1000);
   });
 
   it('sends a version once even when it is delivered again', async () => {

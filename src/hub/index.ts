@@ -2,18 +2,22 @@
  * The hub: per node, which sockets watch which transaction, and the one gate every outgoing
  * status passes through.
  *
- *   connect ──► watch(txId) ──► registered ──► snapshot read ──► offer(state, 'status')
- *                                   ▲                               │
- *   bus ──► deliver(states) ────────┴──────► offer(state, live) ────┤
- *                                                                   ▼
- *                         version > lastSent? ── no ──► drop (stale or duplicate)
- *                                │ yes
- *                                ▼
- *                              send ──► terminal? ── yes ──► close 1000, forget the socket
+ *   connect ─► watch ─► registered, LOADING ─► snapshot (or history after `since`) ─► flush
+ *                              ▲   (live states are buffered meanwhile)                │
+ *   bus ─► deliver ────────────┘                                                       ▼
+ *        └──────────────► offer(state) ─► version ≤ last sent? ─ yes ─► drop (stale/duplicate)
+ *                                            │ no
+ *                                            ▼
+ *                              version > last + 1 (a notification was lost)?
+ *                                 │ yes: catch up from the status_events log, LOADING again
+ *                                 │ no
+ *                                 ▼
+ *                               send ─► terminal? ─ yes ─► close 1000, forget the socket
  *
- * Registering before the snapshot is read means a transition that commits during the read is
- * delivered live; the version gate then drops whichever of the two copies arrives second, so a
- * client never sees a status older than one it has seen, nor the same transition twice.
+ * Registering before the first read means a transition that commits during it is buffered and
+ * sent after it; the gate drops whichever copy comes second. So each socket receives a
+ * gap-free, ordered, duplicate-free run of versions: the snapshot (or everything after `since`)
+ * and then every later transition.
  */
 import type { HistoryEntry, TransactionState } from '../store/index.js';
 import { CloseCode, isTerminalStatus } from '../wire/index.js';
@@ -32,7 +36,7 @@ export interface HubDeps {
   loadState(transactionId: string): Promise<TransactionState | undefined>;
   /** Many at once, for the resync after a bus outage; defaults to loadState one by one. */
   loadStates?(transactionIds: readonly string[]): Promise<TransactionState[]>;
-  /** Transitions after a version, for `?since=`; without it a resume sends the snapshot only. */
+  /** Transitions after a version (resume, catch-up); without it gaps cannot be filled. */
   loadHistory?(transactionId: string, afterVersion: number): Promise<HistoryEntry[]>;
   /** How far settlements are indexed (pending statuses carry it). */
   freshness?(): Freshness | undefined;
@@ -41,9 +45,12 @@ export interface HubDeps {
 }
 
 interface Watcher {
+  transactionId: string;
   socket: HubSocket;
   lastVersion: number;
   closed: boolean;
+  /** Set while a read from the store is in flight: live states wait here, in arrival order. */
+  buffer: TransactionState[] | undefined;
 }
 
 /** Resync reads at most this many transactions per query. */
@@ -64,7 +71,7 @@ export class Hub {
   }
 
   /**
-   * Starts watching; resolves once the snapshot has been offered. The returned function must be
+   * Starts watching; `ready` resolves once the first read has been sent. `unwatch` must be
    * called when the socket closes, whoever closed it.
    */
   watch(
@@ -73,7 +80,13 @@ export class Hub {
     since?: number,
   ): { unwatch: () => void; ready: Promise<void> } {
     // A resuming client already has everything up to `since`: the gate starts there.
-    const watcher: Watcher = { socket, lastVersion: since ?? 0, closed: false };
+    const watcher: Watcher = {
+      transactionId,
+      socket,
+      lastVersion: since ?? 0,
+      closed: false,
+      buffer: [],
+    };
     let set = this.watchers.get(transactionId);
     if (!set) {
       set = new Set();
@@ -81,22 +94,9 @@ export class Hub {
     }
     set.add(watcher);
     this.socketCount++;
-    const unwatch = () => this.forget(transactionId, watcher);
     const first =
-      since === undefined
-        ? this.sendSnapshot(transactionId, watcher)
-        : this.sendHistory(transactionId, watcher, since);
-    const ready = first.catch((error: unknown) => {
-      this.deps.onError?.(error, transactionId);
-      this.finish(
-        transactionId,
-        watcher,
-        CloseCode.InternalError,
-        'Internal error',
-        'Internal error',
-      );
-    });
-    return { unwatch, ready };
+      since === undefined ? this.sendSnapshot(watcher) : this.sendHistory(watcher, since);
+    return { unwatch: () => this.forget(watcher), ready: this.guard(watcher, first) };
   }
 
   /** Called with every committed transition, from any producer on any node. */
@@ -107,13 +107,14 @@ export class Hub {
       if (!set) continue;
       // Serialised once per transition, however many sockets watch it.
       const frame = JSON.stringify(toMessage(state, 'live', pushedAt, this.deps.freshness?.()));
-      for (const watcher of set) this.offer(state.transactionId, watcher, state, frame);
+      for (const watcher of set) this.offer(watcher, state, frame);
     }
   }
 
   /**
    * Re-reads every watched transaction and offers its state: after a bus outage, a transition
-   * whose notification was lost still reaches its sockets (the gate drops what they have).
+   * whose notification was lost still reaches its sockets (the gate drops what they have, and
+   * a socket that missed a version catches up from the log).
    */
   async resync(): Promise<void> {
     const ids = [...this.watchers.keys()];
@@ -130,8 +131,8 @@ export class Hub {
 
   /** Closes every socket (shutdown). */
   closeAll(code: number, reason: string): void {
-    for (const [transactionId, set] of this.watchers) {
-      for (const watcher of set) this.finish(transactionId, watcher, code, reason);
+    for (const set of this.watchers.values()) {
+      for (const watcher of set) this.finish(watcher, code, reason);
     }
   }
 
@@ -139,75 +140,119 @@ export class Hub {
     return this.deps.now?.() ?? new Date();
   }
 
-  private async sendSnapshot(transactionId: string, watcher: Watcher): Promise<void> {
-    const state = await this.deps.loadState(transactionId);
+  private guard(watcher: Watcher, work: Promise<void>): Promise<void> {
+    return work.catch((error: unknown) => {
+      this.deps.onError?.(error, watcher.transactionId);
+      this.finish(watcher, CloseCode.InternalError, 'Internal error', 'Internal error');
+    });
+  }
+
+  private async sendSnapshot(watcher: Watcher): Promise<void> {
+    const state = await this.deps.loadState(watcher.transactionId);
     if (watcher.closed) return;
-    if (!state) return this.notFound(transactionId, watcher);
+    if (!state) return this.notFound(watcher);
     const message = toMessage(state, 'snapshot', this.now(), this.deps.freshness?.());
-    this.offer(transactionId, watcher, state, JSON.stringify(message));
+    // The snapshot sets the baseline, whatever version it has.
+    this.send(watcher, state, JSON.stringify(message));
+    this.flush(watcher);
   }
 
   /** Resume: every transition after `since`, in order, then whatever arrives live. */
-  private async sendHistory(transactionId: string, watcher: Watcher, since: number): Promise<void> {
-    if (!this.deps.loadHistory) return this.sendSnapshot(transactionId, watcher);
+  private async sendHistory(watcher: Watcher, since: number): Promise<void> {
+    if (!this.deps.loadHistory) return this.sendSnapshot(watcher);
     const [state, history] = await Promise.all([
-      this.deps.loadState(transactionId),
-      this.deps.loadHistory(transactionId, since),
+      this.deps.loadState(watcher.transactionId),
+      this.deps.loadHistory(watcher.transactionId, since),
     ]);
     if (watcher.closed) return;
-    if (!state) return this.notFound(transactionId, watcher);
+    if (!state) return this.notFound(watcher);
     if (since > state.version) {
       const message = `since=${since} is ahead of this transaction (version ${state.version})`;
-      this.finish(transactionId, watcher, CloseCode.BadRequest, 'Invalid since', message);
+      this.finish(watcher, CloseCode.BadRequest, 'Invalid since', message);
       return;
     }
+    this.replay(watcher, history);
+    // Already terminal and fully known to the client: nothing more will ever come.
+    if (!watcher.closed && isTerminalStatus(state.status) && watcher.lastVersion >= state.version) {
+      this.finish(watcher, CloseCode.Normal, `Transaction ${state.status}`);
+      return;
+    }
+    this.flush(watcher);
+  }
+
+  /** A notification went missing: fetch what the socket lacks from the log, then go on. */
+  private async catchUp(watcher: Watcher): Promise<void> {
+    const history = await this.deps.loadHistory?.(watcher.transactionId, watcher.lastVersion);
+    if (watcher.closed) return;
+    this.replay(watcher, history ?? []);
+    this.flush(watcher);
+  }
+
+  private replay(watcher: Watcher, history: HistoryEntry[]): void {
     const pushedAt = this.now();
     const freshness = this.deps.freshness?.();
     for (const entry of history) {
-      const frame = JSON.stringify(historyMessage(entry, pushedAt, freshness));
-      this.offer(transactionId, watcher, entry, frame);
-    }
-    // Already terminal and fully known to the client: nothing more will ever come.
-    if (isTerminalStatus(state.status) && watcher.lastVersion >= state.version) {
-      this.finish(transactionId, watcher, CloseCode.Normal, `Transaction ${state.status}`);
+      if (watcher.closed) return;
+      if (entry.version !== watcher.lastVersion + 1) continue;
+      this.send(watcher, entry, JSON.stringify(historyMessage(entry, pushedAt, freshness)));
     }
   }
 
-  private notFound(transactionId: string, watcher: Watcher): void {
-    const message = 'Transaction not found';
-    this.finish(transactionId, watcher, CloseCode.NotFound, message, message);
+  /** Ends a load: what arrived meanwhile goes through the gate, oldest version first. */
+  private flush(watcher: Watcher): void {
+    const buffered = watcher.buffer ?? [];
+    watcher.buffer = undefined;
+    buffered.sort((a, b) => a.version - b.version);
+    const pushedAt = this.now();
+    for (const state of buffered) {
+      const frame = JSON.stringify(toMessage(state, 'live', pushedAt, this.deps.freshness?.()));
+      this.offer(watcher, state, frame);
+    }
   }
 
-  private offer(transactionId: string, watcher: Watcher, state: TransactionState, frame: string) {
+  private offer(watcher: Watcher, state: TransactionState, frame: string): void {
     if (watcher.closed || state.version <= watcher.lastVersion) return;
+    if (watcher.buffer) {
+      watcher.buffer.push(state);
+      return;
+    }
+    if (state.version > watcher.lastVersion + 1 && this.deps.loadHistory) {
+      watcher.buffer = [state];
+      void this.guard(watcher, this.catchUp(watcher));
+      return;
+    }
+    this.send(watcher, state, frame);
+  }
+
+  private send(watcher: Watcher, state: TransactionState, frame: string): void {
     watcher.lastVersion = state.version;
     watcher.socket.send(frame);
     if (isTerminalStatus(state.status)) {
-      this.finish(transactionId, watcher, CloseCode.Normal, `Transaction ${state.status}`);
+      this.finish(watcher, CloseCode.Normal, `Transaction ${state.status}`);
     }
   }
 
+  private notFound(watcher: Watcher): void {
+    const message = 'Transaction not found';
+    this.finish(watcher, CloseCode.NotFound, message, message);
+  }
+
   /** Optionally sends an error message, closes, and forgets the socket. */
-  private finish(
-    transactionId: string,
-    watcher: Watcher,
-    code: number,
-    reason: string,
-    errorMessage?: string,
-  ): void {
+  private finish(watcher: Watcher, code: number, reason: string, errorMessage?: string): void {
     if (watcher.closed) return;
     if (errorMessage) watcher.socket.send(errorFrame(errorMessage));
-    this.forget(transactionId, watcher);
+    this.forget(watcher);
     watcher.socket.close(code, reason);
   }
 
-  private forget(transactionId: string, watcher: Watcher): void {
+  private forget(watcher: Watcher): void {
     if (watcher.closed) return;
     watcher.closed = true;
+    watcher.buffer = undefined;
     this.socketCount--;
-    const set = this.watchers.get(transactionId);
+    const set = this.watchers.get(watcher.transactionId);
     if (!set) return;
     set.delete(watcher);
-    if (set.size === 0) this.watchers.delete(transactionId);
+    if (set.size === 0) this.watchers.delete(watcher.transactionId);
   }
 }
