@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { conflict } from '../errors.js';
+import { AppError, conflict } from '../errors.js';
 import { merchantDid } from '../proposals/index.js';
 import { isSuiAddress, normaliseSuiAddress } from '../sui/address.js';
 import { UniqueViolation, type Merchant, type Store } from '../store/index.js';
@@ -80,7 +80,15 @@ export const DEMO_MERCHANT: RegisterMerchantBody = {
  */
 export async function prepareDemoMerchant(store: Store, now: Date): Promise<RegisteredMerchant> {
   const existing = await store.merchants.byHostname(DEMO_MERCHANT.hostname);
-  if (!existing) return registerMerchant(store, DEMO_MERCHANT, now);
+  if (!existing) {
+    try {
+      return await registerMerchant(store, DEMO_MERCHANT, now);
+    } catch (error) {
+      // Nodes starting together on a new database: another one created it first; use that one.
+      if (!(error instanceof AppError && error.kind === 'conflict')) throw error;
+      return prepareDemoMerchant(store, now);
+    }
+  }
   const apiKey = generateApiKey();
   await store.merchants.rotateApiKey(existing.id, hashApiKey(apiKey));
   return { merchantId: existing.id, did: merchantDid(existing.hostname, existing.id), apiKey };

@@ -5,7 +5,7 @@
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   what: string,
-  timeoutMs = 5000,
+  timeoutMs = 10_000,
   intervalMs = 10,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;

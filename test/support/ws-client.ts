@@ -48,12 +48,12 @@ export class TestSocket {
   }
 
   /** The next message not yet returned by this method. */
-  async next(timeoutMs = 5000): Promise<Record<string, unknown>> {
+  async next(timeoutMs = 10_000): Promise<Record<string, unknown>> {
     await this.until(() => this.messages.length > this.cursor, timeoutMs, 'a message');
     return this.messages[this.cursor++] as Record<string, unknown>;
   }
 
-  async closeEvent(timeoutMs = 5000): Promise<Closed> {
+  async closeEvent(timeoutMs = 10_000): Promise<Closed> {
     return withTimeout(this.closed, timeoutMs, 'the socket to close');
   }
 
@@ -63,7 +63,7 @@ export class TestSocket {
 
   /** Waits for the close and returns it with every message received before it. */
   async finished(
-    timeoutMs = 5000,
+    timeoutMs = 10_000,
   ): Promise<{ messages: Record<string, unknown>[]; close: Closed }> {
     const close = await this.closeEvent(timeoutMs);
     return { messages: this.messages as Record<string, unknown>[], close };
@@ -107,7 +107,7 @@ export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: str
  * Attempts a WebSocket upgrade and reports the HTTP status the server answered with: 101 when it
  * upgraded (the socket is closed again at once), otherwise the refusal's status code.
  */
-export function upgradeStatus(url: string, timeoutMs = 5000): Promise<number> {
+export function upgradeStatus(url: string, timeoutMs = 10_000): Promise<number> {
   const ws = new WebSocket(url);
   ws.on('error', () => {});
   const answered = new Promise<number>((resolve) => {
