@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createBus, type Bus, type BusKind } from './bus/index.js';
+import { createBus, resolveBusKind, type Bus } from './bus/index.js';
 import { withPublishRetry } from './bus/reliable.js';
 import { createChainSource, openSandboxChain, type SandboxChainHandle } from './chain/index.js';
 import type { Config } from './config/index.js';
@@ -74,14 +74,10 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     indexer: () => indexer.status(),
   });
   const nodeId = options.nodeId ?? `node-${randomBytes(6).toString('hex')}`;
-  const busKind: BusKind =
-    config.bus !== 'auto'
-      ? config.bus
-      : config.redisUrl
-        ? 'redis'
-        : location.kind === 'postgres'
-          ? 'postgres'
-          : 'local';
+  const busKind = resolveBusKind(config.bus, {
+    redisUrl: config.redisUrl,
+    storeKind: location.kind,
+  });
   const engineBus = await createBus(
     {
       busKind,
@@ -186,7 +182,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     port,
     store,
     hub,
-    indexer: indexer,
+    indexer,
     metrics,
     sandboxChain,
     generatedAdminToken,

@@ -9,6 +9,8 @@ import type { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionName } from '../src/bus/support.js';
+import { prepareDemoMerchant } from '../src/merchants/index.js';
+import { openStore } from '../src/store/index.js';
 import {
   ProcessGroup,
   createTransaction,
@@ -338,5 +340,23 @@ describe.each(BUSES)('on the $name bus', (bus) => {
         expect(socket.connections[1]?.since).toBe(socket.connections[0]?.messages.at(-1)?.version);
       }
     }, 40_000);
+  });
+});
+
+describe.skipIf(!pg.available)('nodes starting together on a new database', () => {
+  it('share one demo merchant instead of failing on its hostname', async () => {
+    const database = await pg.createDatabase();
+    const stores = await Promise.all(
+      [0, 1, 2].map(() => openStore({ kind: 'postgres', url: database.url, maxConnections: 2 })),
+    );
+    try {
+      const prepared = await Promise.all(
+        stores.map((store) => prepareDemoMerchant(store, new Date())),
+      );
+      expect(new Set(prepared.map((merchant) => merchant.merchantId)).size).toBe(1);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+      await database.drop();
+    }
   });
 });

@@ -5,6 +5,19 @@ import { createRedisBus } from './redis.js';
 
 export type BusKind = 'local' | 'postgres' | 'redis';
 
+/**
+ * `auto`: Redis when a Redis URL is configured, else Postgres NOTIFY when the store is Postgres
+ * (the nodes already share it), else in-process (the embedded store serves one process).
+ */
+export function resolveBusKind(
+  requested: BusKind | 'auto',
+  { redisUrl, storeKind }: { redisUrl: string | undefined; storeKind: 'pglite' | 'postgres' },
+): BusKind {
+  if (requested !== 'auto') return requested;
+  if (redisUrl) return 'redis';
+  return storeKind === 'postgres' ? 'postgres' : 'local';
+}
+
 /** The part of the configuration the bus reads. */
 export interface BusConfig {
   busKind: BusKind;

@@ -60,4 +60,4 @@ export function createFanOut() {
     },
   };
 }
-export { createBus, type BusConfig, type BusKind } from './create.js';
+export { createBus, resolveBusKind, type BusConfig, type BusKind } from './create.js';

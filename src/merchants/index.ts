@@ -79,14 +79,15 @@ export const DEMO_MERCHANT: RegisterMerchantBody = {
  * stored only as a hash and so cannot be shown again after a restart.
  */
 export async function prepareDemoMerchant(store: Store, now: Date): Promise<RegisteredMerchant> {
-  const existing = await store.merchants.byHostname(DEMO_MERCHANT.hostname);
+  let existing = await store.merchants.byHostname(DEMO_MERCHANT.hostname);
   if (!existing) {
     try {
       return await registerMerchant(store, DEMO_MERCHANT, now);
     } catch (error) {
       // Nodes starting together on a new database: another one created it first; use that one.
       if (!(error instanceof AppError && error.kind === 'conflict')) throw error;
-      return prepareDemoMerchant(store, now);
+      existing = await store.merchants.byHostname(DEMO_MERCHANT.hostname);
+      if (!existing) throw error;
     }
   }
   const apiKey = generateApiKey();
