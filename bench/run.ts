@@ -7,6 +7,8 @@ import path from 'node:path';
 import { format } from 'prettier';
 import { PROJECT_ROOT } from '../src/config/index.js';
 import type { DatabaseLocation } from '../src/store/index.js';
+import { currentHub, hubFigures } from './hub.js';
+import { busLatency } from './bus.js';
 import { checkpointToClient, indexerThroughput } from './indexer.js';
 import { machine, table, type Row } from './report.js';
 import { postgresForTests } from '../test/support/postgres.js';
@@ -26,6 +28,10 @@ async function locations(): Promise<{ location: DatabaseLocation; drop: () => Pr
 }
 
 const SUITES: Record<string, { title: string; run: () => Promise<Row[]> }> = {
+  hub: {
+    title: 'Hub, in memory',
+    run: () => hubFigures('current', currentHub),
+  },
   indexer: {
     title: 'Indexer (issue 3)',
     async run() {
@@ -38,6 +44,10 @@ const SUITES: Record<string, { title: string; run: () => Promise<Row[]> }> = {
       }
       return rows;
     },
+  },
+  bus: {
+    title: 'Cross-node delivery (issue 4)',
+    run: () => busLatency(500, 10),
   },
 };
 

@@ -21,7 +21,14 @@
  */
 import type { HistoryEntry, TransactionState } from '../store/index.js';
 import { CloseCode, isTerminalStatus } from '../wire/index.js';
-import { errorFrame, historyMessage, toMessage, type Freshness } from './messages.js';
+import {
+  errorFrame,
+  historyMessage,
+  renderFreshness,
+  toMessage,
+  type Freshness,
+  type RenderedFreshness,
+} from './messages.js';
 
 export { errorFrame, toMessage, type Freshness } from './messages.js';
 
@@ -59,6 +66,9 @@ const RESYNC_CHUNK = 500;
 export class Hub {
   private readonly watchers = new Map<string, Set<Watcher>>();
   private socketCount = 0;
+  // Connects and fan-outs render these often: keep the last rendering while its input holds.
+  private rendered: { from: Freshness; wire: RenderedFreshness } | undefined;
+  private clock = { ms: 0, iso: '' };
 
   constructor(private readonly deps: HubDeps) {}
 
@@ -102,11 +112,12 @@ export class Hub {
   /** Called with every committed transition, from any producer on any node. */
   deliver(states: readonly TransactionState[]): void {
     const pushedAt = this.now();
+    const freshness = this.freshness();
     for (const state of states) {
       const set = this.watchers.get(state.transactionId);
       if (!set) continue;
       // Serialised once per transition, however many sockets watch it.
-      const frame = JSON.stringify(toMessage(state, 'live', pushedAt, this.deps.freshness?.()));
+      const frame = JSON.stringify(toMessage(state, 'live', pushedAt, freshness));
       for (const watcher of set) this.offer(watcher, state, frame);
     }
   }
@@ -136,8 +147,26 @@ export class Hub {
     }
   }
 
-  private now(): Date {
-    return this.deps.now?.() ?? new Date();
+  /** ISO 8601 of the current millisecond, rendered once per millisecond. */
+  private now(): string {
+    const ms = this.deps.now?.().getTime() ?? Date.now();
+    if (ms !== this.clock.ms) this.clock = { ms, iso: new Date(ms).toISOString() };
+    return this.clock.iso;
+  }
+
+  private freshness(): RenderedFreshness | undefined {
+    const current = this.deps.freshness?.();
+    if (!current) return undefined;
+    const cached = this.rendered;
+    if (
+      cached &&
+      cached.from.checkpoint === current.checkpoint &&
+      cached.from.timestamp?.getTime() === current.timestamp?.getTime()
+    ) {
+      return cached.wire;
+    }
+    this.rendered = { from: current, wire: renderFreshness(current) };
+    return this.rendered.wire;
   }
 
   private guard(watcher: Watcher, work: Promise<void>): Promise<void> {
@@ -151,7 +180,7 @@ export class Hub {
     const state = await this.deps.loadState(watcher.transactionId);
     if (watcher.closed) return;
     if (!state) return this.notFound(watcher);
-    const message = toMessage(state, 'snapshot', this.now(), this.deps.freshness?.());
+    const message = toMessage(state, 'snapshot', this.now(), this.freshness());
     // The snapshot sets the baseline, whatever version it has.
     this.send(watcher, state, JSON.stringify(message));
     this.flush(watcher);
@@ -190,7 +219,7 @@ export class Hub {
 
   private replay(watcher: Watcher, history: HistoryEntry[]): void {
     const pushedAt = this.now();
-    const freshness = this.deps.freshness?.();
+    const freshness = this.freshness();
     for (const entry of history) {
       if (watcher.closed) return;
       if (entry.version !== watcher.lastVersion + 1) continue;
@@ -200,12 +229,14 @@ export class Hub {
 
   /** Ends a load: what arrived meanwhile goes through the gate, oldest version first. */
   private flush(watcher: Watcher): void {
-    const buffered = watcher.buffer ?? [];
+    const buffered = watcher.buffer;
     watcher.buffer = undefined;
+    if (!buffered || buffered.length === 0) return;
     buffered.sort((a, b) => a.version - b.version);
     const pushedAt = this.now();
+    const freshness = this.freshness();
     for (const state of buffered) {
-      const frame = JSON.stringify(toMessage(state, 'live', pushedAt, this.deps.freshness?.()));
+      const frame = JSON.stringify(toMessage(state, 'live', pushedAt, freshness));
       this.offer(watcher, state, frame);
     }
   }
