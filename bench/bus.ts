@@ -73,7 +73,16 @@ async function measure(
   const group = new ProcessGroup();
   const sockets: WebSocket[] = [];
   try {
-    const nodeEnv = { ...env, BUS: kind, ADMIN_TOKEN };
+    const nodeEnv = {
+      ...env,
+      BUS: kind,
+      ADMIN_TOKEN,
+      // One client opens every socket and sends every request: per-IP protections would refuse it.
+      WS_MAX_SOCKETS_PER_IP: '100000',
+      WS_UPGRADES_PER_MINUTE_PER_IP: '0',
+      REST_REQUESTS_PER_MINUTE_PER_KEY: '0',
+      REST_REQUESTS_PER_MINUTE_PER_IP: '0',
+    };
     const a = await startServiceNode(group, 'A', nodeEnv);
     const b = kind === 'local' ? a : await startServiceNode(group, 'B', nodeEnv);
     const key = await registerMerchantKey(a.url, ADMIN_TOKEN);

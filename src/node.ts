@@ -10,12 +10,13 @@ import { buildHttpApp } from './http/index.js';
 import { Hub } from './hub/index.js';
 import { createFreshness } from './indexer/freshness.js';
 import { postgresLeadership, soleLeadership, startIndexer, type Indexer } from './indexer/index.js';
+import { ClientAddresses } from './limits/index.js';
 import { prepareDemoMerchant, type RegisteredMerchant } from './merchants/index.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { proposalService } from './proposals/index.js';
 import { openStore, type DatabaseLocation, type Store } from './store/index.js';
 import { CloseCode } from './wire/index.js';
-import { attachWebSocket } from './ws/index.js';
+import { attachWebSocket, type WebSocketEndpoint } from './ws/index.js';
 
 export interface NodeOptions {
   logger: Logger;
@@ -37,6 +38,7 @@ export interface RunningNode {
   hub: Hub;
   indexer: Indexer;
   metrics: Metrics;
+  webSocket: WebSocketEndpoint;
   /** Sandbox mode: the chain this node indexes and pays on. */
   sandboxChain: SandboxChainHandle | undefined;
   /** Sandbox only, when no ADMIN_TOKEN was configured: generated for this run. */
@@ -106,6 +108,8 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
   const source = createChainSource(config, { logger, graphqlUrl: sandboxChain?.graphqlUrl });
 
   const proposals = proposalService({ store, bus, config, now });
+  // Per-IP limits (REST and WebSocket) see through these proxies only.
+  const addresses = new ClientAddresses(config.trustedProxies);
   const app = buildHttpApp({
     store,
     proposals,
@@ -116,6 +120,11 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     sandboxWallet: sandboxChain?.wallet,
     metricsRegistry: metrics.registry,
     freshness: () => freshness.current(),
+    rateLimits: {
+      limits: config.rest,
+      addresses,
+      onLimited: (limit) => metrics.httpRateLimited.inc({ limit }),
+    },
   });
 
   // Notifications sent while the bus was down are lost: re-read what the sockets watch.
@@ -134,7 +143,14 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     for (const state of states) metrics.transitionsReceived.inc({ status: state.status });
     hub.deliver(states);
   });
-  const webSocket = attachWebSocket({ server: app.server, hub, logger });
+  const webSocket = attachWebSocket({
+    server: app.server,
+    hub,
+    logger,
+    limits: config.webSocket,
+    addresses,
+    metrics,
+  });
   const sweeper = startExpirySweeper({ store, bus, logger, intervalMs: config.expirySweepMs, now });
   const indexer: Indexer = startIndexer({
     store,
@@ -184,6 +200,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     hub,
     indexer,
     metrics,
+    webSocket,
     sandboxChain,
     generatedAdminToken,
     demoMerchant,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -21,6 +22,17 @@ const optionalString = z
 const integer = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** A comma-separated list; blanks dropped. Unset or empty: an empty list. */
+const commaList = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
+
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional();
 
 /** Sui Foundation's public endpoints: gRPC (sui.rpc.v2 over gRPC-web) on the full nodes, GraphQL
@@ -41,6 +53,39 @@ const PUBLIC_ENDPOINTS: Record<Exclude<SuiNetwork, 'sandbox'>, { rpc: string; gr
 };
 
 export type ChainSourceKind = 'grpc' | 'graphql';
+
+/** `scheme://host[:port]`, as browsers send it in `Origin`; normalised to lower case. */
+const origin = z.string().transform((value, context) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.origin === 'null' || value.replace(/\/$/, '').toLowerCase() !== url.origin) {
+    context.addIssue({
+      code: 'custom',
+      message: `${value}: expected an origin like https://shop.example.com`,
+    });
+    return z.NEVER;
+  }
+  return url.origin;
+});
+
+/** An IP address or a CIDR block (`10.0.0.0/8`, `fd00::/8`). */
+const ipOrCidr = z.string().superRefine((value, context) => {
+  const [address = '', prefix, extra] = value.split('/');
+  const family = isIP(address);
+  const validPrefix =
+    prefix === undefined ||
+    (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  if (family === 0 || extra !== undefined || !validPrefix) {
+    context.addIssue({
+      code: 'custom',
+      message: `${value}: expected an IP address or a CIDR block such as 10.0.0.0/8`,
+    });
+  }
+});
 
 const envSchema = z.object({
   PORT: integer(0, 65535, 8000),
@@ -83,6 +128,19 @@ const envSchema = z.object({
   RESYNC_INTERVAL_MS: integer(0, 3_600_000, 30_000),
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024, 64 * 1024),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
+  // Connection protection (issue 5). Rates: 0 switches that limit off.
+  HEARTBEAT_MS: integer(10, 600_000, 30_000),
+  WS_MAX_SOCKETS: integer(1, 10_000_000, 100_000),
+  WS_MAX_SOCKETS_PER_IP: integer(1, 10_000_000, 256),
+  WS_MAX_SOCKETS_PER_TRANSACTION: integer(1, 100_000, 32),
+  WS_UPGRADES_PER_MINUTE_PER_IP: integer(0, 10_000_000, 600),
+  WS_MAX_CLIENT_FRAMES_PER_WINDOW: integer(1, 100_000, 10),
+  WS_CLIENT_FRAME_WINDOW_MS: integer(100, 3_600_000, 10_000),
+  WS_MAX_BUFFERED_BYTES: integer(1024, 1024 * 1024 * 1024, 1024 * 1024),
+  WS_ALLOWED_ORIGINS: commaList.pipe(z.array(origin)),
+  TRUSTED_PROXIES: commaList.pipe(z.array(ipOrCidr)),
+  REST_REQUESTS_PER_MINUTE_PER_KEY: integer(0, 10_000_000, 6_000),
+  REST_REQUESTS_PER_MINUTE_PER_IP: integer(0, 10_000_000, 12_000),
 });
 
 export interface Config {
@@ -118,6 +176,35 @@ export interface Config {
   chainPollMs: number;
   /** `<packageId>::settlement::SettlementEvent`, package id normalised. */
   settlementEventType: string;
+  webSocket: WebSocketLimits;
+  rest: RestLimits;
+  /** Direct peers whose `X-Forwarded-For` is believed (IPs or CIDR blocks); empty: none. */
+  trustedProxies: readonly string[];
+}
+
+/** Protection of the WebSocket endpoint (docs/PROTOCOL.md, "Limits"). */
+export interface WebSocketLimits {
+  /** Every socket is pinged this often; one that missed the previous pong is terminated. */
+  heartbeatMs: number;
+  /** Sockets open on this node; upgrades beyond it are refused with HTTP 503. */
+  maxSockets: number;
+  maxSocketsPerIp: number;
+  maxSocketsPerTransaction: number;
+  /** Token bucket per client IP (burst = the whole minute); 0: unlimited. */
+  upgradesPerMinutePerIp: number;
+  /** More client frames (data or ping) than this within the window: close 1008. */
+  maxClientFramesPerWindow: number;
+  clientFrameWindowMs: number;
+  /** A send that finds more than this already queued for the socket closes it with 1013. */
+  maxBufferedBytes: number;
+  /** Allowed `Origin` values (normalised); empty: any. */
+  allowedOrigins: readonly string[];
+}
+
+/** Token buckets per API key and per client IP (burst = the whole minute); 0: unlimited. */
+export interface RestLimits {
+  requestsPerMinutePerKey: number;
+  requestsPerMinutePerIp: number;
 }
 
 export class ConfigError extends Error {
@@ -170,6 +257,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...chain,
     chainPollMs: e.CHAIN_POLL_MS,
     settlementEventType: `${packageId}::settlement::SettlementEvent`,
+    webSocket: {
+      heartbeatMs: e.HEARTBEAT_MS,
+      maxSockets: e.WS_MAX_SOCKETS,
+      maxSocketsPerIp: e.WS_MAX_SOCKETS_PER_IP,
+      maxSocketsPerTransaction: e.WS_MAX_SOCKETS_PER_TRANSACTION,
+      upgradesPerMinutePerIp: e.WS_UPGRADES_PER_MINUTE_PER_IP,
+      maxClientFramesPerWindow: e.WS_MAX_CLIENT_FRAMES_PER_WINDOW,
+      clientFrameWindowMs: e.WS_CLIENT_FRAME_WINDOW_MS,
+      maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+      allowedOrigins: e.WS_ALLOWED_ORIGINS,
+    },
+    rest: {
+      requestsPerMinutePerKey: e.REST_REQUESTS_PER_MINUTE_PER_KEY,
+      requestsPerMinutePerIp: e.REST_REQUESTS_PER_MINUTE_PER_IP,
+    },
+    trustedProxies: e.TRUSTED_PROXIES,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ZodError } from 'zod';
 import { AppError } from '../errors.js';
+import { retryAfterSeconds } from '../limits/index.js';
 
 /** Fastify's own errors, mapped onto our kinds so that every error body has one shape. */
 const FASTIFY_CODES: Record<string, AppError['kind']> = {
@@ -36,8 +37,13 @@ function toAppError(error: FastifyError | Error): AppError {
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const appError = toAppError(error as FastifyError);
+    const logged = { error: appError.kind, message: appError.message };
     if (appError.kind === 'internal') request.log.error({ err: error }, 'request failed');
-    else request.log.info({ error: appError.kind, message: appError.message }, 'request rejected');
+    // A client over its rate limit would otherwise turn its flood into a flood of log lines.
+    else if (appError.kind === 'too_many_requests') request.log.debug(logged, 'request rejected');
+    else request.log.info(logged, 'request rejected');
+    const retryAfter = retryAfterSeconds(appError);
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(appError.httpStatus).send(appError.toBody());
   });
   app.setNotFoundHandler((request, reply) => {

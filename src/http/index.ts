@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { badRequest } from '../errors.js';
 import { installErrorHandling } from './errors.js';
+import { installRateLimits, type RateLimitDeps } from './rate-limit.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
 import type { SandboxWallet } from '../chain/index.js';
 import { registerSandboxRoutes } from './sandbox.js';
@@ -15,6 +16,8 @@ export interface HttpDeps extends RouteDeps {
   /** Sandbox mode only: the wallet behind POST /sandbox/transactions/:txId/pay. */
   sandboxWallet?: SandboxWallet;
   metricsRegistry: Registry;
+  /** REST rate limits per client IP and per API key. */
+  rateLimits: RateLimitDeps;
 }
 
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
@@ -24,6 +27,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     // Request ids are generated here, never taken from a client header.
     requestIdHeader: false,
     return503OnClosing: true,
+    // request.ip (logged) follows X-Forwarded-For only through the configured trusted proxies.
+    trustProxy: (address: string) => deps.rateLimits.addresses.isTrusted(address),
   }) as unknown as FastifyInstance;
 
   // JSON.parse own-properties "__proto__" rather than setting the prototype, and an empty body
@@ -42,6 +47,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
 
   installErrorHandling(app);
+  installRateLimits(app, deps.rateLimits);
   registerRoutes(app, deps);
   app.get('/metrics', async (_request, reply) =>
     reply.type(deps.metricsRegistry.contentType).send(await deps.metricsRegistry.metrics()),

@@ -11,8 +11,19 @@ export interface MetricSources {
     | undefined;
 }
 
+/** Message types the WebSocket sends (the `type` field). */
+export const MESSAGE_TYPES = ['status', 'settlement', 'error'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+/**
+ * Messages sent, by type: plain integers bumped on the send path (a label lookup in prom-client
+ * builds a string per call), copied into the counter when /metrics is scraped.
+ */
+export type MessageTally = Record<MessageType, number>;
+
 export function createMetrics(sources: MetricSources) {
   const registry = new Registry();
+  const messagesSent: MessageTally = { status: 0, settlement: 0, error: 0 };
   collectDefaultMetrics({ register: registry, prefix: 'identipay_process_' });
   const metrics = {
     registry,
@@ -23,6 +34,44 @@ export function createMetrics(sources: MetricSources) {
       collect() {
         this.set(sources.openSockets());
       },
+    }),
+    messagesSent,
+    wsMessagesSent: new Counter({
+      name: 'identipay_ws_messages_sent_total',
+      help: 'WebSocket messages sent by this node, by type',
+      labelNames: ['type'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const type of MESSAGE_TYPES) this.inc({ type }, messagesSent[type]);
+      },
+    }),
+    wsCloses: new Counter({
+      name: 'identipay_ws_closes_total',
+      help:
+        'WebSocket connections ended, by close code: the code the server closed with, else the ' +
+        "client's (1005: none given), 1006 when the connection ended without a close frame",
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    wsConnectsRejected: new Counter({
+      name: 'identipay_ws_connects_rejected_total',
+      help:
+        'WebSocket connects refused, by reason: path, shutting_down, origin, upgrade_rate, ' +
+        'node_full (HTTP refusals before the upgrade) and ip_limit, transaction_limit (4429)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    wsHeartbeatTimeouts: new Counter({
+      name: 'identipay_ws_heartbeat_timeouts_total',
+      help: 'Sockets terminated because they did not answer a ping within one heartbeat interval',
+      registers: [registry],
+    }),
+    httpRateLimited: new Counter({
+      name: 'identipay_http_rate_limited_total',
+      help: 'REST requests refused with 429, by the limit they hit (ip or key)',
+      labelNames: ['limit'] as const,
+      registers: [registry],
     }),
     transitionsReceived: new Counter({
       name: 'identipay_transitions_received_total',

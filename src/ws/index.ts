@@ -2,30 +2,76 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { errorFrame, type Hub } from '../hub/index.js';
-import { CloseCode, isTransactionId } from '../wire/index.js';
+import type { WebSocketLimits } from '../config/index.js';
+import { AppError } from '../errors.js';
+import type { Hub } from '../hub/index.js';
+import {
+  ConnectionCounts,
+  RateLimiter,
+  RetryLaterError,
+  type ClientAddresses,
+} from '../limits/index.js';
+import type { Metrics } from '../metrics/index.js';
+import { isTransactionId } from '../wire/index.js';
+import { Connection } from './connection.js';
+import { decodeSafely, parseVersion, refuseUpgrade, splitUrl } from './upgrade.js';
+
+export { parseVersion } from './upgrade.js';
 
 const WS_PATH = /^\/ws\/transactions\/([^/?#]*)$/;
 
 /** Client frames carry nothing we read: anything larger than this is abuse (close 1009). */
 export const MAX_CLIENT_FRAME_BYTES = 128;
 
+/** What a node that is full tells clients (and load balancers) to wait before trying again. */
+const NODE_FULL_RETRY_AFTER_SECONDS = 5;
+
 export interface WebSocketDeps {
   server: Server;
   hub: Hub;
   logger: Logger;
+  limits: WebSocketLimits;
+  addresses: ClientAddresses;
+  metrics: Pick<
+    Metrics,
+    'messagesSent' | 'wsCloses' | 'wsConnectsRejected' | 'wsHeartbeatTimeouts'
+  >;
+}
+
+/** What the limits hold right now: every figure is 0 once every socket has closed. */
+export interface WebSocketCounts {
+  sockets: number;
+  /** Sockets counted against client addresses, and how many addresses that is. */
+  addressSlots: number;
+  addresses: number;
+  /** Sockets counted against transactions, and how many transactions that is. */
+  transactionSlots: number;
+  transactions: number;
 }
 
 export interface WebSocketEndpoint {
-  /** Closes every socket with `code` and stops accepting upgrades. */
+  /** Closes every socket with `code`, stops accepting upgrades and the heartbeat. */
   close(code: number, reason: string): void;
+  counts(): WebSocketCounts;
 }
+
+type RejectReason = 'path' | 'shutting_down' | 'origin' | 'upgrade_rate' | 'node_full';
 
 /**
  * Read-only status sockets at /ws/transactions/:txId. Only that path upgrades; any other
  * upgrade request gets a plain HTTP 404 and never becomes a WebSocket.
+ *
+ *   upgrade request ─► path? ─ no ─► 404          (HTTP refusals: no WebSocket is created)
+ *                      Origin allowed? ─ no ─► 403
+ *                      upgrade rate of the IP? ─ over ─► 429 + Retry-After
+ *                      sockets on this node < WS_MAX_SOCKETS? ─ no ─► 503 + Retry-After
+ *        ─► upgrade ─► sockets of the IP < max? ─ no ─► error + 4429
+ *                      valid id and since? ─ no ─► error + 4400
+ *                      sockets of the transaction < max? ─ no ─► error + 4429
+ *                      hub.watch
  */
-export function attachWebSocket({ server, hub, logger }: WebSocketDeps): WebSocketEndpoint {
+export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
+  const { server, hub, logger, limits, addresses, metrics } = deps;
   // Compression costs ~200 KB per socket for frames of ~150 bytes: not worth it.
   const wss = new WebSocketServer({
     noServer: true,
@@ -33,80 +79,141 @@ export function attachWebSocket({ server, hub, logger }: WebSocketDeps): WebSock
     maxPayload: MAX_CLIENT_FRAME_BYTES,
     clientTracking: false,
   });
+  const connections = new Set<Connection>();
+  const perAddress = new ConnectionCounts();
+  const perTransaction = new ConnectionCounts();
+  const upgrades = new RateLimiter(limits.upgradesPerMinutePerIp);
+  const allowedOrigins = new Set(limits.allowedOrigins);
   let accepting = true;
+
+  const refuse = (socket: Duplex, reason: RejectReason, error: AppError) => {
+    metrics.wsConnectsRejected.inc({ reason });
+    logger.debug({ reason, status: error.httpStatus }, 'websocket upgrade refused');
+    refuseUpgrade(socket, error);
+  };
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const { path, query } = splitUrl(request.url);
     const match = WS_PATH.exec(path);
-    if (!accepting || !match) {
-      rejectUpgrade(socket, accepting ? 404 : 503, accepting ? 'Not Found' : 'Service Unavailable');
-      return;
+    if (!match) {
+      return refuse(socket, 'path', new AppError('not_found', 'No WebSocket endpoint here'));
+    }
+    if (!accepting) {
+      return refuse(socket, 'shutting_down', new AppError('unavailable', 'Shutting down'));
+    }
+    // Browsers always send Origin; other clients need not (and could send anything).
+    const origin = request.headers.origin;
+    if (
+      allowedOrigins.size > 0 &&
+      origin !== undefined &&
+      !allowedOrigins.has(origin.toLowerCase())
+    ) {
+      return refuse(socket, 'origin', new AppError('forbidden', 'Origin not allowed'));
+    }
+    const address = addresses.resolve(
+      request.socket.remoteAddress,
+      request.headers['x-forwarded-for'],
+    );
+    const wait = upgrades.take(address);
+    if (wait > 0) {
+      const message = `Too many connection attempts from this address: retry in ${wait} s`;
+      return refuse(
+        socket,
+        'upgrade_rate',
+        new RetryLaterError('too_many_requests', message, wait),
+      );
+    }
+    if (connections.size >= limits.maxSockets) {
+      const error = new RetryLaterError(
+        'unavailable',
+        'This node is at its connection limit: retry later or elsewhere',
+        NODE_FULL_RETRY_AFTER_SECONDS,
+      );
+      return refuse(socket, 'node_full', error);
     }
     const rawId = decodeSafely(match[1] ?? '');
     const since = query.get('since');
-    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, rawId, since));
+    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, address, rawId, since));
   };
 
-  const onConnection = (ws: WebSocket, rawId: string | undefined, rawSince: string | null) => {
-    ws.on('error', (error) => logger.debug({ err: error }, 'websocket error'));
-    const reject = (message: string, reason: string) => {
-      ws.send(errorFrame(message));
-      ws.close(CloseCode.BadRequest, reason);
+  const onClosed = (connection: Connection) => {
+    connections.delete(connection);
+    if (connection.heldAddress !== undefined) perAddress.release(connection.heldAddress);
+    if (connection.heldTransaction !== undefined)
+      perTransaction.release(connection.heldTransaction);
+    connection.unwatch?.();
+  };
+
+  const onConnection = (
+    ws: WebSocket,
+    address: string,
+    rawId: string | undefined,
+    rawSince: string | null,
+  ) => {
+    const connection = new Connection(ws, limits, metrics, logger, onClosed);
+    connections.add(connection);
+    const fail = (error: AppError, reason: string, limit?: 'ip_limit' | 'transaction_limit') => {
+      if (limit) metrics.wsConnectsRejected.inc({ reason: limit });
+      connection.reject(error.closeCode, reason, error.message);
     };
+
+    if (!perAddress.tryAcquire(address, limits.maxSocketsPerIp)) {
+      const message = `Too many connections from this address (at most ${limits.maxSocketsPerIp})`;
+      return fail(
+        new AppError('too_many_requests', message),
+        'Too many connections from this address',
+        'ip_limit',
+      );
+    }
+    connection.heldAddress = address;
     if (rawId === undefined || !isTransactionId(rawId)) {
-      return reject('Invalid transaction id: expected a UUID', 'Invalid transaction id');
+      const error = new AppError('bad_request', 'Invalid transaction id: expected a UUID');
+      return fail(error, 'Invalid transaction id');
     }
     const since = rawSince === null ? undefined : parseVersion(rawSince);
     if (since === null) {
-      return reject('Invalid since: expected a version, a whole number ≥ 0', 'Invalid since');
+      const error = new AppError(
+        'bad_request',
+        'Invalid since: expected a version, a whole number ≥ 0',
+      );
+      return fail(error, 'Invalid since');
     }
-    const { unwatch } = hub.watch(rawId.toLowerCase(), ws, since);
-    ws.on('close', unwatch);
+    const transactionId = rawId.toLowerCase();
+    if (!perTransaction.tryAcquire(transactionId, limits.maxSocketsPerTransaction)) {
+      const message = `Too many connections to this transaction (at most ${limits.maxSocketsPerTransaction})`;
+      return fail(
+        new AppError('too_many_requests', message),
+        'Too many connections to this transaction',
+        'transaction_limit',
+      );
+    }
+    connection.heldTransaction = transactionId;
+    connection.unwatch = hub.watch(transactionId, connection, since).unwatch;
   };
+
+  // One timer per node, whatever the number of sockets.
+  const heartbeat = setInterval(() => {
+    for (const connection of connections) {
+      if (!connection.heartbeat()) metrics.wsHeartbeatTimeouts.inc();
+    }
+  }, limits.heartbeatMs).unref();
 
   server.on('upgrade', onUpgrade);
   return {
     close(code, reason) {
       accepting = false;
+      clearInterval(heartbeat);
       hub.closeAll(code, reason);
+      // Sockets the hub does not know (being refused) close too.
+      for (const connection of connections) connection.close(code, reason);
     },
+    counts: () => ({
+      sockets: connections.size,
+      addressSlots: perAddress.total,
+      addresses: perAddress.keys,
+      transactionSlots: perTransaction.total,
+      transactions: perTransaction.keys,
+    }),
   };
-}
-
-function splitUrl(url: string | undefined): { path: string; query: URLSearchParams } {
-  const raw = url ?? '/';
-  const hash = raw.indexOf('#');
-  const withoutHash = hash === -1 ? raw : raw.slice(0, hash);
-  const question = withoutHash.indexOf('?');
-  if (question === -1) return { path: withoutHash, query: new URLSearchParams() };
-  return {
-    path: withoutHash.slice(0, question),
-    query: new URLSearchParams(withoutHash.slice(question + 1)),
-  };
-}
-
-/** A version from a query string: a whole number ≥ 0, or null when it is not one. */
-export function parseVersion(value: string): number | null {
-  if (!/^(0|[1-9][0-9]{0,8})$/.test(value)) return null;
-  return Number(value);
-}
-
-function decodeSafely(value: string): string | undefined {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return undefined;
-  }
-}
-
-function rejectUpgrade(socket: Duplex, status: number, text: string): void {
-  const body = JSON.stringify({
-    error: status === 404 ? 'not_found' : 'unavailable',
-    message: text,
-  });
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }

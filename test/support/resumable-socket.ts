@@ -105,6 +105,11 @@ export class ResumableSocket {
     return this.until(() => current?.close !== undefined, 'the connection to close', timeoutMs);
   }
 
+  /** Goes offline: drops the current connection; `resume` comes back from the last version. */
+  disconnect(): void {
+    this.abandon();
+  }
+
   /** Drops every connection at once (cleanup). */
   terminate(): void {
     this.abandon();
