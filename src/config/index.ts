@@ -117,7 +117,7 @@ const envSchema = z.object({
   BUS_CHANNEL: optionalString.pipe(
     z
       .string()
-      .regex(/^[A-Za-z0-9_:.-]{1,63}$/, 'letters, digits, _ : . - (at most 63)')
+      .regex(/^[A-Za-z0-9_]{1,63}$/, 'letters, digits and _ (at most 63)')
       .optional(),
   ),
   SUI_RPC_URL: optionalString.pipe(httpUrl),
