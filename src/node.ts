@@ -28,7 +28,6 @@ export interface NodeOptions {
   nodeId?: string;
   /** In-process sandbox chain ledger file; `false` keeps it in memory (tests). */
   sandboxChainDataFile?: string | false;
-  sandboxCheckpointIntervalMs?: number;
 }
 
 export interface RunningNode {
@@ -102,7 +101,6 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     ? await openSandboxChain(config, {
         logger,
         dataFile: options.sandboxChainDataFile,
-        checkpointIntervalMs: options.sandboxCheckpointIntervalMs,
       })
     : undefined;
   const source = createChainSource(config, { logger, graphqlUrl: sandboxChain?.graphqlUrl });

@@ -3,13 +3,25 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySettlement } from '../src/indexer/index.js';
 import type { SettlementEvent } from '../src/chain/types.js';
-import { openStore, type DatabaseLocation, type Store } from '../src/store/index.js';
-import { settlementAnomalies, statusEvents } from '../src/store/schema.js';
-import { TRANSITIONS } from '../src/wire/transitions.js';
+import {
+  openStore,
+  type DatabaseLocation,
+  type NewProposal,
+  type Store,
+} from '../src/store/index.js';
+import { proposals, settlementAnomalies, statusEvents } from '../src/store/schema.js';
+import type { TransactionStatus } from '../src/wire/index.js';
+import { TRANSITIONS, type TransitionEvent } from '../src/wire/transitions.js';
 import { postgresForTests } from './support/postgres.js';
 import { insertMerchant, newProposal } from './support/store.js';
 
 const pg = await postgresForTests();
+/** The event that takes a pending proposal to each terminal status. */
+const TO_REACH: Record<Exclude<TransactionStatus, 'pending'>, TransitionEvent> = {
+  settled: 'settle',
+  expired: 'expire',
+  cancelled: 'cancel',
+};
 const SUI = `0x${'0'.repeat(63)}2::sui::SUI`;
 
 function eventFor(
@@ -85,21 +97,49 @@ function settlementSuite(
       expect(rows.map((row) => row.event).sort()).toEqual(['created', 'settled']);
     });
 
-    it.each([['expired'], ['cancelled']] as const)(
-      'settles a %s proposal as late, as the transition table says',
-      async (status) => {
-        const proposal = await pendingProposal();
-        if (status === 'cancelled') {
-          await store.proposals.cancel(proposal.transactionId, proposal.merchantId, new Date());
+    /** Brings a fresh proposal into `status` through the store's own transitions. */
+    async function proposalIn(status: TransactionStatus) {
+      const proposal = await pendingProposal();
+      if (status !== 'pending') await applyEvent(proposal, TO_REACH[status]);
+      return proposal;
+    }
+
+    async function applyEvent(proposal: NewProposal, event: TransitionEvent): Promise<void> {
+      if (event === 'settle') await apply([eventFor(proposal)]);
+      if (event === 'cancel') {
+        await store.proposals.cancel(proposal.transactionId, proposal.merchantId, new Date());
+      }
+      if (event === 'expire') {
+        await store.database.db
+          .update(proposals)
+          .set({ expiresAt: new Date(Date.now() - 1000) })
+          .where(eq(proposals.transactionId, proposal.transactionId));
+        await store.proposals.expireDue(new Date(), 1000);
+      }
+    }
+
+    const cells = (Object.keys(TRANSITIONS) as TransactionStatus[]).flatMap((status) =>
+      (Object.keys(TRANSITIONS[status]) as TransitionEvent[]).map(
+        (event) => [status, event, TRANSITIONS[status][event]] as const,
+      ),
+    );
+
+    it.each(cells)(
+      'from %s, event %s, does what the transition table says',
+      async (status, event, outcome) => {
+        const proposal = await proposalIn(status);
+        const before = await store.proposals.state(proposal.transactionId);
+        await applyEvent(proposal, event);
+        const after = await store.proposals.state(proposal.transactionId);
+        if (outcome.next === 'unchanged') {
+          expect(after).toEqual(before);
         } else {
-          await store.database.db.execute(
-            `update proposals set expires_at = now() - interval '1 second' where transaction_id = '${proposal.transactionId}'`,
-          );
-          await store.proposals.expireDue(new Date(), 1000);
+          expect(after).toMatchObject({
+            status: outcome.next,
+            version: (before?.version ?? 0) + 1,
+          });
+          if (outcome.late !== undefined) expect(after?.late).toBe(outcome.late);
         }
-        const { settled } = await apply([eventFor(proposal)]);
-        const expected = TRANSITIONS[status].settle;
-        expect(settled).toMatchObject([{ status: expected.next, late: expected.late, version: 3 }]);
       },
     );
 

@@ -15,8 +15,6 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface Database {
   db: Db;
   kind: 'pglite' | 'postgres';
-  /** The postgres.js client when kind is 'postgres' (the bus needs LISTEN and advisory locks). */
-  postgresClient: postgres.Sql | undefined;
   close(): Promise<void>;
 }
 
@@ -52,7 +50,6 @@ async function openPostgres(url: string, maxConnections: number): Promise<Databa
   return {
     db: db as unknown as Db,
     kind: 'postgres',
-    postgresClient: client,
     close: () => client.end({ timeout: 5 }),
   };
 }
@@ -67,7 +64,6 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   return {
     db: db as unknown as Db,
     kind: 'pglite',
-    postgresClient: undefined,
     close: () => client.close(),
   };
 }

@@ -19,7 +19,7 @@ export async function openStore(location: DatabaseLocation) {
   const database = await openDatabase(location);
   return {
     kind: database.kind,
-    /** For modules that need the engine itself (the Postgres bus, the indexer's lock). */
+    /** The Drizzle handle itself, for tests and benchmarks that inspect tables directly. */
     database,
     merchants: merchantStore(database.db),
     proposals: proposalStore(database.db),
