@@ -18,6 +18,31 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
   run(npm, ['ci', '--no-audit', '--no-fund']);
 }
 
+// Tools the test suite runs (openssl makes the TLS test's certificate). On Debian as root they
+// are installed when missing, as a fresh CI machine may lack them; elsewhere the suite that
+// needs one skips with a printed reason (and fails under CI=true).
+if (process.argv.includes('--test-tools')) {
+  const missing = ['openssl'].filter((tool) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  const canInstall = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+  if (missing.length > 0 && canInstall) {
+    console.log(`setup: installing ${missing.join(', ')} with apt-get…`);
+    execFileSync(
+      'sh',
+      ['-c', 'apt-get update -qq && apt-get install -y -qq ' + missing.join(' ')],
+      {
+        stdio: 'inherit',
+      },
+    );
+  }
+}
+
 if (process.argv.includes('--build')) {
   run(process.execPath, [
     path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'),

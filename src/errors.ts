@@ -20,6 +20,11 @@ const KINDS = {
 
 export type ErrorKind = keyof typeof KINDS;
 
+/** The HTTP status of each kind, for the OpenAPI document. */
+export function httpStatusOf(kind: ErrorKind): number {
+  return KINDS[kind].http;
+}
+
 export class AppError extends Error {
   constructor(
     readonly kind: ErrorKind,

@@ -6,7 +6,7 @@ import { withPublishRetry } from './bus/reliable.js';
 import { createChainSource, openSandboxChain, type SandboxChainHandle } from './chain/index.js';
 import type { Config } from './config/index.js';
 import { startExpirySweeper } from './expiry/index.js';
-import { buildHttpApp } from './http/index.js';
+import { buildHttpApp, nodeReadiness } from './http/index.js';
 import { Hub } from './hub/index.js';
 import { createFreshness } from './indexer/freshness.js';
 import { postgresLeadership, soleLeadership, startIndexer, type Indexer } from './indexer/index.js';
@@ -17,6 +17,9 @@ import { proposalService } from './proposals/index.js';
 import { openStore, type DatabaseLocation, type Store } from './store/index.js';
 import { CloseCode } from './wire/index.js';
 import { attachWebSocket, type WebSocketEndpoint } from './ws/index.js';
+
+/** On shutdown, sockets that have not completed the close handshake by then are terminated. */
+const SOCKET_DRAIN_MAX_MS = 2_000;
 
 export interface NodeOptions {
   logger: Logger;
@@ -68,10 +71,15 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     freshness: () => freshness.current(),
     onError: (error, transactionId) =>
       logger.error({ err: error, transactionId }, 'snapshot failed'),
+    onPushed: (state, pushedAtMs) => {
+      if (state.status === 'settled' && state.settledAt)
+        metrics.pushLatency.observe(Math.max(0, pushedAtMs - state.settledAt.getTime()) / 1000);
+    },
   });
   // The indexer is created further down; gauges are only read once the node is listening.
   const metrics = createMetrics({
     openSockets: () => hub.openSockets,
+    socketsByState: () => hub.socketsByState(),
     indexer: () => indexer.status(),
   });
   const nodeId = options.nodeId ?? `node-${randomBytes(6).toString('hex')}`;
@@ -123,6 +131,16 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
       addresses,
       onLimited: (limit) => metrics.httpRateLimited.inc({ limit }),
     },
+    corsAllowedOrigins: config.corsAllowedOrigins,
+    tls: config.tls,
+    timeouts: config.httpTimeouts,
+    readiness: nodeReadiness({
+      pingStore: () => store.ping(),
+      bus,
+      indexer: () => indexer.status(),
+      maxIndexerLagMs: config.readyMaxIndexerLagMs,
+      now,
+    }),
   });
 
   // Notifications sent while the bus was down are lost: re-read what the sockets watch.
@@ -169,7 +187,13 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
   const { port } = app.server.address() as AddressInfo;
   const displayHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   logger.info(
-    { port, host: config.host, database: store.kind, sandbox: config.sandbox },
+    {
+      port,
+      host: config.host,
+      tls: config.tls !== undefined,
+      database: store.kind,
+      sandbox: config.sandbox,
+    },
     'listening',
   );
   logger.info({ nodeId, bus: busKind }, 'node ready');
@@ -178,7 +202,11 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
   const stop = () => {
     stopping ??= (async () => {
       webSocket.close(CloseCode.GoingAway, 'Server shutting down');
-      await sweeper.stop();
+      // The HTTP server's close waits for upgraded sockets too: end them first, in bounded time.
+      await Promise.all([
+        webSocket.drain(Math.min(SOCKET_DRAIN_MAX_MS, config.shutdownTimeoutMs / 4)),
+        sweeper.stop(),
+      ]);
       await app.close();
       await indexer.stop();
       clearInterval(resyncTimer);
@@ -192,7 +220,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
   };
 
   return {
-    url: `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`,
+    url: `${config.tls ? 'https' : 'http'}://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`,
     port,
     store,
     hub,

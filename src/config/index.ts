@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { normaliseSuiAddress } from '../sui/address.js';
 import { currenciesFor, type Currency, type SuiNetwork } from './currencies.js';
+import { readTlsFiles, type TlsSettings } from './tls.js';
 
 export type { Currency, SuiNetwork } from './currencies.js';
+export type { TlsSettings } from './tls.js';
 
 /** The project folder (two levels above this file in both src/ and dist/). */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -141,6 +143,15 @@ const envSchema = z.object({
   TRUSTED_PROXIES: commaList.pipe(z.array(ipOrCidr)),
   REST_REQUESTS_PER_MINUTE_PER_KEY: integer(0, 10_000_000, 6_000),
   REST_REQUESTS_PER_MINUTE_PER_IP: integer(0, 10_000_000, 12_000),
+  // Deployment edges (issue 5, item 8): CORS and TLS served directly.
+  CORS_ALLOWED_ORIGINS: commaList.pipe(z.array(z.union([z.literal('*'), origin]))),
+  TLS_CERT_FILE: optionalString,
+  TLS_KEY_FILE: optionalString,
+  // Slow-loris protection (issue 5, item 8) and readiness (item 6).
+  HTTP_HEADERS_TIMEOUT_MS: integer(100, 600_000, 10_000),
+  HTTP_REQUEST_TIMEOUT_MS: integer(0, 3_600_000, 30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 3_600_000, 72_000),
+  READY_MAX_INDEXER_LAG_MS: integer(100, 86_400_000, 30_000),
 });
 
 export interface Config {
@@ -180,6 +191,23 @@ export interface Config {
   rest: RestLimits;
   /** Direct peers whose `X-Forwarded-For` is believed (IPs or CIDR blocks); empty: none. */
   trustedProxies: readonly string[];
+  /** Origins (normalised, or `*`) allowed to call the REST routes from a browser; empty: no CORS. */
+  corsAllowedOrigins: readonly string[];
+  /** Serve https and wss on PORT with this certificate; undefined: plain http and ws. */
+  tls: TlsSettings | undefined;
+  httpTimeouts: HttpTimeouts;
+  /** /ready fails when the indexer leader has applied no batch for longer than this. */
+  readyMaxIndexerLagMs: number;
+}
+
+/** Node's HTTP server timeouts: a client that dribbles its request is dropped (slow loris). */
+export interface HttpTimeouts {
+  /** Request line and headers (upgrade requests included) must arrive within this. */
+  headersTimeoutMs: number;
+  /** The whole request, body included (0: no limit). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
 }
 
 /** Protection of the WebSocket endpoint (docs/PROTOCOL.md, "Limits"). */
@@ -233,6 +261,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.BUS === 'postgres' && !e.DATABASE_URL) {
     throw new ConfigError('Invalid configuration:\n  BUS: postgres needs DATABASE_URL');
   }
+  if (e.HTTP_REQUEST_TIMEOUT_MS > 0 && e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      'Invalid configuration:\n  HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS',
+    );
+  }
+  const tls = readTlsFiles(e.TLS_CERT_FILE, e.TLS_KEY_FILE);
+  if (!tls.ok) throw new ConfigError(`Invalid configuration:\n  ${tls.problem}`);
   const chain = chainSettings(e);
   const packageId = normaliseSuiAddress(e.PACKAGE_ID ?? SANDBOX_PACKAGE_ID);
   return {
@@ -273,6 +308,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       requestsPerMinutePerIp: e.REST_REQUESTS_PER_MINUTE_PER_IP,
     },
     trustedProxies: e.TRUSTED_PROXIES,
+    corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
+    tls: tls.tls,
+    httpTimeouts: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
+    readyMaxIndexerLagMs: e.READY_MAX_INDEXER_LAG_MS,
   };
 }
 

@@ -3,8 +3,8 @@ import type { RestLimits } from '../config/index.js';
 import { RateLimiter, RetryLaterError, type ClientAddresses } from '../limits/index.js';
 import { hashApiKey } from '../merchants/index.js';
 
-/** Scraped by monitoring from inside the deployment: never limited. */
-const UNLIMITED_ROUTES = new Set(['/metrics']);
+/** Scraped and probed from inside the deployment: never limited. */
+const UNLIMITED_ROUTES = new Set(['/metrics', '/health', '/ready']);
 
 const BEARER = /^Bearer +([\x21-\x7e]{1,512})$/i;
 

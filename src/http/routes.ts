@@ -21,7 +21,8 @@ export interface RouteDeps {
   freshness?: () => Freshness | undefined;
 }
 
-const statusQuery = z.strictObject({
+/** Query of `GET /transactions/:txId/status`. */
+export const statusQuerySchema = z.strictObject({
   since: z
     .string()
     .regex(/^(0|[1-9][0-9]{0,8})$/, 'must be a version: a whole number ≥ 0')
@@ -30,9 +31,17 @@ const statusQuery = z.strictObject({
 });
 
 /** A route that takes no body accepts none, or an empty JSON object. */
-const emptyBody = z.union([z.undefined(), z.strictObject({})]);
+export const emptyBodySchema = z.strictObject({}).optional();
 
-export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
+/** The schemas the routes validate with; the OpenAPI document is generated from these objects. */
+export interface RequestSchemas {
+  registerMerchantBody: typeof registerMerchantBodySchema;
+  createProposalBody: ReturnType<typeof createProposalBodySchema>;
+  statusQuery: typeof statusQuerySchema;
+  emptyBody: typeof emptyBodySchema;
+}
+
+export function registerRoutes(app: FastifyInstance, deps: RouteDeps): RequestSchemas {
   const { store, proposals, config, now } = deps;
   const proposalBody = createProposalBodySchema(config.currencies);
 
@@ -51,7 +60,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get(`${API_PREFIX}/transactions/:txId/status`, async (request) => {
     const merchant = await authenticateMerchant(request, store);
     const transactionId = transactionIdParam(request);
-    const { since } = parse(statusQuery, request.query);
+    const { since } = parse(statusQuerySchema, request.query);
     const found = await proposals.status(merchant, transactionId);
     const indexed = found.status === 'pending' ? deps.freshness?.() : undefined;
     const response: TransactionStatusResponse = {
@@ -88,7 +97,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post(`${API_PREFIX}/transactions/:txId/cancel`, async (request) => {
     const merchant = await authenticateMerchant(request, store);
     const transactionId = transactionIdParam(request);
-    parse(emptyBody, request.body);
+    parse(emptyBodySchema, request.body);
     const cancelled = await proposals.cancel(merchant, transactionId);
     return { transactionId, status: cancelled.status, version: cancelled.version };
   });
@@ -103,4 +112,11 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     }
     return store.proposals.document(transactionId);
   });
+
+  return {
+    registerMerchantBody: registerMerchantBodySchema,
+    createProposalBody: proposalBody,
+    statusQuery: statusQuerySchema,
+    emptyBody: emptyBodySchema,
+  };
 }

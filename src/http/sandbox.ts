@@ -14,9 +14,8 @@ import { isStructTag, normaliseCoinType } from '../sui/coin-type.js';
 import { parse, transactionIdParam } from './validation.js';
 
 /** Overrides that simulate a wrong payment; without them the proposal is paid as asked. */
-const payBody = z.union([
-  z.undefined(),
-  z.strictObject({
+export const sandboxPayBodySchema = z
+  .strictObject({
     amount: z.string().max(40).optional(),
     merchant: z
       .string()
@@ -28,8 +27,8 @@ const payBody = z.union([
       .refine(isStructTag, 'must be a full coin type such as 0x2::sui::SUI')
       .transform(normaliseCoinType)
       .optional(),
-  }),
-]);
+  })
+  .optional();
 
 export function registerSandboxRoutes(
   app: FastifyInstance,
@@ -37,7 +36,7 @@ export function registerSandboxRoutes(
 ): void {
   app.post('/sandbox/transactions/:txId/pay', async (request, reply) => {
     const transactionId = transactionIdParam(request);
-    const overrides = parse(payBody, request.body) ?? {};
+    const overrides = parse(sandboxPayBodySchema, request.body) ?? {};
     const terms = await deps.store.settlements.termsByTransaction(transactionId);
     if (!terms) throw notFound('Transaction not found');
     let amount = terms.amountBaseUnits;

@@ -48,6 +48,11 @@ export interface HubDeps {
   /** How far settlements are indexed (pending statuses carry it). */
   freshness?(): Freshness | undefined;
   onError?(error: unknown, transactionId: string): void;
+  /**
+   * A live transition reached at least one socket (once per transition, not per socket), at
+   * `pushedAtMs`: the push latency metric. Snapshots, resumes and catch-ups are not reported.
+   */
+  onPushed?(state: TransactionState, pushedAtMs: number): void;
   now?(): Date;
 }
 
@@ -78,6 +83,15 @@ export class Hub {
 
   get watchedTransactions(): number {
     return this.watchers.size;
+  }
+
+  /** Sockets still reading their first state or catching up (`loading`), and the others. */
+  socketsByState(): { loading: number; live: number } {
+    let loading = 0;
+    for (const set of this.watchers.values()) {
+      for (const watcher of set) if (watcher.buffer) loading++;
+    }
+    return { loading, live: this.socketCount - loading };
   }
 
   /**
@@ -118,7 +132,9 @@ export class Hub {
       if (!set) continue;
       // Serialised once per transition, however many sockets watch it.
       const frame = JSON.stringify(toMessage(state, 'live', pushedAt, freshness));
-      for (const watcher of set) this.offer(watcher, state, frame);
+      let pushed = false;
+      for (const watcher of set) pushed = this.offer(watcher, state, frame) || pushed;
+      if (pushed) this.deps.onPushed?.(state, this.clock.ms);
     }
   }
 
@@ -241,18 +257,20 @@ export class Hub {
     }
   }
 
-  private offer(watcher: Watcher, state: TransactionState, frame: string): void {
-    if (watcher.closed || state.version <= watcher.lastVersion) return;
+  /** True when the frame was sent now (not dropped, buffered or left to a catch-up). */
+  private offer(watcher: Watcher, state: TransactionState, frame: string): boolean {
+    if (watcher.closed || state.version <= watcher.lastVersion) return false;
     if (watcher.buffer) {
       watcher.buffer.push(state);
-      return;
+      return false;
     }
     if (state.version > watcher.lastVersion + 1 && this.deps.loadHistory) {
       watcher.buffer = [state];
       void this.guard(watcher, this.catchUp(watcher));
-      return;
+      return false;
     }
     this.send(watcher, state, frame);
+    return true;
   }
 
   private send(watcher: Watcher, state: TransactionState, frame: string): void {

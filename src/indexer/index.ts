@@ -24,6 +24,8 @@ export interface IndexerStatus {
   /** The chain's latest checkpoint as last reported by the source. */
   tipCheckpoint: bigint | undefined;
   chainIdentifier: string | undefined;
+  /** Wall clock of the last batch applied, or of taking the role (readiness: stalled?). */
+  progressAt: Date | undefined;
   settlementsApplied: number;
   anomaliesRecorded: number;
 }
@@ -61,6 +63,7 @@ export function startIndexer(deps: IndexerDeps): Indexer {
     checkpointTimestamp: undefined,
     tipCheckpoint: undefined,
     chainIdentifier: undefined,
+    progressAt: undefined,
     settlementsApplied: 0,
     anomaliesRecorded: 0,
   };
@@ -80,6 +83,7 @@ export function startIndexer(deps: IndexerDeps): Indexer {
     status.checkpoint = batch.checkpoint;
     status.checkpointTimestamp = batch.checkpointTimestamp;
     status.tipCheckpoint = batch.tipCheckpoint ?? batch.checkpoint;
+    status.progressAt = now();
     status.settlementsApplied += applied.settled.length;
     status.anomaliesRecorded += applied.anomalies.length;
     for (const anomaly of applied.anomalies) {
@@ -128,6 +132,7 @@ export function startIndexer(deps: IndexerDeps): Indexer {
       const lease = await deps.leadership.acquire(stopping.signal);
       if (!lease) break;
       status.role = 'leader';
+      status.progressAt = now();
       deps.logger.info('indexer role acquired');
       const signal = AbortSignal.any([stopping.signal, lease]);
       try {

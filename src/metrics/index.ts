@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The node's Prometheus metrics, on a registry of its own (no global default), so that several
@@ -6,6 +6,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
  */
 export interface MetricSources {
   openSockets(): number;
+  /** Sockets loading their first state (or catching up) and live ones: read at scrape time. */
+  socketsByState(): { loading: number; live: number };
   indexer():
     | { role: string; checkpoint?: bigint; checkpointTimestamp?: Date; tipCheckpoint?: bigint }
     | undefined;
@@ -34,6 +36,25 @@ export function createMetrics(sources: MetricSources) {
       collect() {
         this.set(sources.openSockets());
       },
+    }),
+    wsSockets: new Gauge({
+      name: 'identipay_ws_sockets',
+      help: 'WebSocket connections watched by the hub, by state: loading (first read or catch-up in flight) or live',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        const { loading, live } = sources.socketsByState();
+        this.set({ state: 'loading' }, loading);
+        this.set({ state: 'live' }, live);
+      },
+    }),
+    pushLatency: new Histogram({
+      name: 'identipay_push_latency_seconds',
+      help:
+        "Seconds from a settlement's checkpoint timestamp to this node pushing it live to its " +
+        'sockets (once per settlement, however many sockets watch it)',
+      buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300],
+      registers: [registry],
     }),
     messagesSent,
     wsMessagesSent: new Counter({

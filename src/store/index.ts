@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { openDatabase, type DatabaseLocation } from './database.js';
 import { merchantStore } from './merchants.js';
 import { proposalStore } from './proposals.js';
@@ -17,6 +18,7 @@ export { UniqueViolation } from './types.js';
 
 export async function openStore(location: DatabaseLocation) {
   const database = await openDatabase(location);
+  let closing: Promise<void> | undefined;
   return {
     kind: database.kind,
     /** The Drizzle handle itself, for tests and benchmarks that inspect tables directly. */
@@ -24,7 +26,12 @@ export async function openStore(location: DatabaseLocation) {
     merchants: merchantStore(database.db),
     proposals: proposalStore(database.db),
     settlements: settlementStore(database.db),
-    close: () => database.close(),
+    /** A trivial query (readiness). */
+    ping: async (): Promise<void> => {
+      await database.db.execute(sql`select 1`);
+    },
+    /** Idempotent: a second call waits for the first. */
+    close: () => (closing ??= database.close()),
   };
 }
 

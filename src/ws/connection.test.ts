@@ -34,7 +34,11 @@ const POLICY = { maxBufferedBytes: 1000, maxClientFramesPerWindow: 3, clientFram
 
 function connection() {
   const ws = new FakeWs();
-  const metrics = createMetrics({ openSockets: () => 0, indexer: () => undefined });
+  const metrics = createMetrics({
+    openSockets: () => 0,
+    socketsByState: () => ({ loading: 0, live: 0 }),
+    indexer: () => undefined,
+  });
   const closed = vi.fn();
   const socket = new Connection(
     ws as unknown as WebSocket,

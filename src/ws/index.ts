@@ -52,6 +52,12 @@ export interface WebSocketCounts {
 export interface WebSocketEndpoint {
   /** Closes every socket with `code`, stops accepting upgrades and the heartbeat. */
   close(code: number, reason: string): void;
+  /**
+   * Resolves once every socket has ended; sockets still open after `graceMs` (a peer that never
+   * answers the close frame) are terminated. Without this the HTTP server's close would wait
+   * for them (ws gives a closing handshake 30 s).
+   */
+  drain(graceMs: number): Promise<void>;
   counts(): WebSocketCounts;
 }
 
@@ -85,6 +91,7 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
   const upgrades = new RateLimiter(limits.upgradesPerMinutePerIp);
   const allowedOrigins = new Set(limits.allowedOrigins);
   let accepting = true;
+  let onDrained: (() => void) | undefined;
 
   const refuse = (socket: Duplex, reason: RejectReason, error: AppError) => {
     metrics.wsConnectsRejected.inc({ reason });
@@ -139,6 +146,7 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
 
   const onClosed = (connection: Connection) => {
     connections.delete(connection);
+    if (connections.size === 0) onDrained?.();
     if (connection.heldAddress !== undefined) perAddress.release(connection.heldAddress);
     if (connection.heldTransaction !== undefined)
       perTransaction.release(connection.heldTransaction);
@@ -207,6 +215,19 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
       hub.closeAll(code, reason);
       // Sockets the hub does not know (being refused) close too.
       for (const connection of connections) connection.close(code, reason);
+    },
+    drain(graceMs) {
+      if (connections.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          for (const connection of connections) connection.ws.terminate();
+        }, graceMs);
+        onDrained = () => {
+          clearTimeout(timer);
+          onDrained = undefined;
+          resolve();
+        };
+      });
     },
     counts: () => ({
       sockets: connections.size,

@@ -18,3 +18,18 @@ export async function metricValue(
     )
     .reduce((sum, value) => sum + value.value, 0);
 }
+
+/** A histogram's `_count` or `_sum` series on a node's own registry (0 before any observation). */
+export async function histogramValue(
+  node: Pick<RunningNode, 'metrics'>,
+  name: string,
+  series: 'count' | 'sum',
+): Promise<number> {
+  const metric = node.metrics.registry.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  const wanted = `${name}_${series}`;
+  return values
+    .filter((value) => (value as { metricName?: string }).metricName === wanted)
+    .reduce((sum, value) => sum + value.value, 0);
+}
