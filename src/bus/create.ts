@@ -38,7 +38,7 @@ export async function createBus(
   const channel = config.busChannel;
   switch (config.busKind) {
     case 'local':
-      return createLocalBus(nodeId);
+      return createLocalBus(nodeId, (error) => logger.error({ err: error }, 'bus listener failed'));
     case 'postgres':
       if (!config.databaseUrl) throw new Error('the postgres bus needs DATABASE_URL');
       return createPostgresBus({ url: config.databaseUrl, nodeId, logger, channel });

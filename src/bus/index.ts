@@ -25,8 +25,8 @@ export interface Bus {
 }
 
 /** The single-process bus: the embedded database serves one process, so this is all it needs. */
-export function createLocalBus(nodeId: string): Bus {
-  const fanOut = createFanOut();
+export function createLocalBus(nodeId: string, onListenerError?: ListenerErrorHandler): Bus {
+  const fanOut = createFanOut(onListenerError);
   return {
     nodeId,
     subscribed: true,
@@ -41,13 +41,25 @@ export function createLocalBus(nodeId: string): Bus {
   };
 }
 
-/** The listener set every implementation keeps for its own node. */
-export function createFanOut() {
+export type ListenerErrorHandler = (error: unknown) => void;
+
+/**
+ * The listener set every implementation keeps for its own node. Each listener is guarded: one
+ * that throws must not keep the states from the others, nor fail the publish (the transition
+ * is already committed) or the engine connection that delivered them.
+ */
+export function createFanOut(onListenerError: ListenerErrorHandler = () => {}) {
   const listeners = new Set<TransitionListener>();
   return {
     deliver(states: readonly TransactionState[]) {
       if (states.length === 0) return;
-      for (const listener of listeners) listener(states);
+      for (const listener of listeners) {
+        try {
+          listener(states);
+        } catch (error) {
+          onListenerError(error);
+        }
+      }
     },
     subscribe(listener: TransitionListener) {
       listeners.add(listener);
@@ -60,4 +72,5 @@ export function createFanOut() {
     },
   };
 }
+
 export { createBus, resolveBusKind, type BusConfig, type BusKind } from './create.js';

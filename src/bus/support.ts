@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { decodeMessage } from './codec.js';
-import { createFanOut, type TransitionListener } from './index.js';
+import { createFanOut } from './index.js';
 
 type FanOut = ReturnType<typeof createFanOut>;
 
@@ -40,24 +40,9 @@ export function connectionName(role: 'listen' | 'publish', nodeId: string): stri
   return `identipay-status-bus-${role}-${nodeId.replace(/[^A-Za-z0-9._:-]/g, '_')}`;
 }
 
-/**
- * This node's listeners, each guarded: a listener that throws must not keep the states from the
- * others, fail the publish that delivered them, or break the engine connection that did.
- */
+/** This node's listeners; a listener that throws is logged (see createFanOut). */
 export function createGuardedFanOut(log: Logger): FanOut {
-  const fanOut = createFanOut();
-  return {
-    ...fanOut,
-    subscribe(listener: TransitionListener) {
-      return fanOut.subscribe((states) => {
-        try {
-          listener(states);
-        } catch (error) {
-          log.error({ err: error }, 'bus listener failed');
-        }
-      });
-    },
-  };
+  return createFanOut((error) => log.error({ err: error }, 'bus listener failed'));
 }
 
 /** What both engines do with a message they received: decode, drop echoes and garbage, deliver. */

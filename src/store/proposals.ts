@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
-import type { Db } from './database.js';
+import type { Db, Tx } from './database.js';
 import { asUniqueViolation } from './errors.js';
 import { proposals, statusEvents } from './schema.js';
 import type { NewProposal, TransactionState } from './types.js';
@@ -180,8 +180,6 @@ export function proposalStore(db: Db) {
     },
   };
 }
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 async function appendEvents(
   tx: Tx,

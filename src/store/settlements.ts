@@ -1,5 +1,5 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
-import type { Db } from './database.js';
+import type { Db, Tx } from './database.js';
 import { indexerCursor, proposals, settlementAnomalies, statusEvents } from './schema.js';
 import type { TransactionState } from './types.js';
 
@@ -44,8 +44,6 @@ export interface AppliedBatch {
   /** Anomalies recorded for the first time (a replayed batch records none). */
   anomalies: Anomaly[];
 }
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 const termsColumns = {
   transactionId: proposals.transactionId,

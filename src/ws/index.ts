@@ -165,14 +165,13 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
       if (limit) metrics.wsConnectsRejected.inc({ reason: limit });
       connection.reject(error.closeCode, reason, error.message);
     };
+    const tooMany = (limit: 'ip_limit' | 'transaction_limit', what: string, max: number) => {
+      const reason = `Too many connections ${what}`;
+      fail(new AppError('too_many_requests', `${reason} (at most ${max})`), reason, limit);
+    };
 
     if (!perAddress.tryAcquire(address, limits.maxSocketsPerIp)) {
-      const message = `Too many connections from this address (at most ${limits.maxSocketsPerIp})`;
-      return fail(
-        new AppError('too_many_requests', message),
-        'Too many connections from this address',
-        'ip_limit',
-      );
+      return tooMany('ip_limit', 'from this address', limits.maxSocketsPerIp);
     }
     connection.heldAddress = address;
     if (rawId === undefined || !isTransactionId(rawId)) {
@@ -189,12 +188,7 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
     }
     const transactionId = rawId.toLowerCase();
     if (!perTransaction.tryAcquire(transactionId, limits.maxSocketsPerTransaction)) {
-      const message = `Too many connections to this transaction (at most ${limits.maxSocketsPerTransaction})`;
-      return fail(
-        new AppError('too_many_requests', message),
-        'Too many connections to this transaction',
-        'transaction_limit',
-      );
+      return tooMany('transaction_limit', 'to this transaction', limits.maxSocketsPerTransaction);
     }
     connection.heldTransaction = transactionId;
     connection.unwatch = hub.watch(transactionId, connection, since).unwatch;
