@@ -1,12 +1,13 @@
-import { ConfigError, loadConfig } from './config/index.js';
+import cluster from 'node:cluster';
+import { bannerText, runPrimary, runWorker, stopOnSignals } from './cluster/index.js';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createLogger } from './logger.js';
 import { startNode } from './node.js';
 
-/** `npm start`: load the configuration, start one node, stop cleanly on SIGTERM/SIGINT. */
-async function main(): Promise<void> {
-  let config;
+/** A bad value stops start-up with exit code 2 and a message naming the variable. */
+function configOrExit(): Config {
   try {
-    config = loadConfig(process.env);
+    return loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -14,39 +15,32 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+}
+
+/** `npm start`: one node, or with WORKERS > 1 a cluster of them; stops cleanly on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const config = configOrExit();
+  if (cluster.isWorker) return runWorker(config);
+  if (config.workers > 1) return runPrimary(config);
+
   const logger = createLogger(config.logLevel);
   const node = await startNode(config, { logger });
-
-  const banner = [`identipay-status listening on ${node.url}`];
-  if (config.sandbox)
-    banner.push(
-      `  mode: sandbox (${node.store.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'Postgres'})`,
-    );
-  if (node.generatedAdminToken)
-    banner.push(`  admin token (this run only): ${node.generatedAdminToken}`);
-  if (node.demoMerchant) {
-    banner.push(`  demo merchant: ${node.demoMerchant.did}`);
-    banner.push(`  demo merchant API key (this run only): ${node.demoMerchant.apiKey}`);
-  }
-  console.log(banner.join('\n'));
-
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      logger.error('shutdown deadline passed; exiting');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    deadline.unref();
-    node.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  console.log(
+    bannerText({
+      url: node.url,
+      sandbox: config.sandbox,
+      database:
+        node.store.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'Postgres',
+      workers: 1,
+      generatedAdminToken: node.generatedAdminToken,
+      demoMerchant: node.demoMerchant,
+    }),
+  );
+  stopOnSignals(node, {
+    logger,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    ignoreRepeats: false,
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { createBus, resolveBusKind, type Bus } from './bus/index.js';
 import { withPublishRetry } from './bus/reliable.js';
 import { createChainSource, openSandboxChain, type SandboxChainHandle } from './chain/index.js';
@@ -31,6 +32,10 @@ export interface NodeOptions {
   nodeId?: string;
   /** In-process sandbox chain ledger file; `false` keeps it in memory (tests). */
   sandboxChainDataFile?: string | false;
+  /** Sandbox: give the demo merchant a fresh key (default); a cluster's primary does it once. */
+  prepareDemoMerchant?: boolean;
+  /** What `/metrics` serves, given this node's registry; a cluster worker serves every worker's. */
+  metricsRegistry?: (own: Registry) => Registry;
 }
 
 export interface RunningNode {
@@ -103,7 +108,10 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
       ? `adm_${randomBytes(24).toString('base64url')}`
       : undefined;
   const adminToken = config.adminToken ?? generatedAdminToken;
-  const demoMerchant = config.sandbox ? await prepareDemoMerchant(store, now()) : undefined;
+  const demoMerchant =
+    config.sandbox && options.prepareDemoMerchant !== false
+      ? await prepareDemoMerchant(store, now())
+      : undefined;
 
   const sandboxChain = config.sandbox
     ? await openSandboxChain(config, {
@@ -124,7 +132,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     sandboxWallet: sandboxChain?.wallet,
-    metricsRegistry: metrics.registry,
+    metricsRegistry: options.metricsRegistry?.(metrics.registry) ?? metrics.registry,
     freshness: () => freshness.current(),
     rateLimits: {
       limits: config.rest,

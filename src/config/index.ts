@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -89,6 +90,9 @@ const ipOrCidr = z.string().superRefine((value, context) => {
   }
 });
 
+/** Far above any core count this service is run on; a typo like 1000 fails instead of forking. */
+export const MAX_WORKERS = 64;
+
 const envSchema = z.object({
   PORT: integer(0, 65535, 8000),
   HOST: optionalString,
@@ -152,6 +156,20 @@ const envSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: integer(0, 3_600_000, 30_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 3_600_000, 72_000),
   READY_MAX_INDEXER_LAG_MS: integer(100, 86_400_000, 30_000),
+  // Multi-worker mode (issue 7, item 2): `auto` is one worker per core.
+  WORKERS: optionalString.pipe(
+    z
+      .union([z.literal('auto'), z.string().regex(/^\d+$/, 'must be a whole number or auto')])
+      .transform((value) => (value === 'auto' ? availableParallelism() : Number(value)))
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(1, 'must be at least 1')
+          .max(MAX_WORKERS, `must be at most ${MAX_WORKERS}`),
+      )
+      .default(1),
+  ),
 });
 
 export interface Config {
@@ -198,6 +216,8 @@ export interface Config {
   httpTimeouts: HttpTimeouts;
   /** /ready fails when the indexer leader has applied no batch for longer than this. */
   readyMaxIndexerLagMs: number;
+  /** Server processes sharing PORT (node:cluster); 1: this process serves alone. */
+  workers: number;
 }
 
 /** Node's HTTP server timeouts: a client that dribbles its request is dropped (slow loris). */
@@ -261,6 +281,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.BUS === 'postgres' && !e.DATABASE_URL) {
     throw new ConfigError('Invalid configuration:\n  BUS: postgres needs DATABASE_URL');
   }
+  if (e.WORKERS > 1 && !e.DATABASE_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n  WORKERS: several workers need DATABASE_URL (PostgreSQL); the embedded database serves one process',
+    );
+  }
+  if (e.WORKERS > 1 && e.BUS === 'local') {
+    throw new ConfigError(
+      'Invalid configuration:\n  WORKERS: several workers need a shared bus, not BUS=local',
+    );
+  }
   if (e.HTTP_REQUEST_TIMEOUT_MS > 0 && e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
     throw new ConfigError(
       'Invalid configuration:\n  HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS',
@@ -316,6 +346,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
     readyMaxIndexerLagMs: e.READY_MAX_INDEXER_LAG_MS,
+    workers: e.WORKERS,
   };
 }
 
