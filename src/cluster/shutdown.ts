@@ -14,17 +14,14 @@ export interface ShutdownDeps {
 
 /**
  * Stops the node on SIGTERM/SIGINT and exits: 0 once it stopped, 1 if stopping failed or took
- * longer than the deadline. Returns the same shutdown for other triggers (the primary gone).
+ * longer than the deadline.
  */
-export function stopOnSignals(
-  node: { stop(): Promise<void> },
-  deps: ShutdownDeps,
-): (reason: string) => void {
+export function stopOnSignals(node: { stop(): Promise<void> }, deps: ShutdownDeps): void {
   let started = false;
-  const shutdown = (reason: string) => {
+  const shutdown = (signal: NodeJS.Signals) => {
     if (started) return;
     started = true;
-    deps.logger.info({ reason }, 'shutting down');
+    deps.logger.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => {
       deps.logger.error('shutdown deadline passed; exiting');
       process.exit(1);
@@ -42,5 +39,4 @@ export function stopOnSignals(
     if (deps.ignoreRepeats) process.on(signal, () => shutdown(signal));
     else process.once(signal, () => shutdown(signal));
   }
-  return shutdown;
 }

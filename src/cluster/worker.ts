@@ -9,7 +9,7 @@ import { stopOnSignals } from './shutdown.js';
 /**
  * One cluster worker: a full node (own store pool, bus subscription, hub, indexer candidate),
  * listening on the port the primary shares. Tells the primary when it listens; stops on
- * SIGTERM/SIGINT from the primary, or by itself when the primary is gone.
+ * SIGTERM/SIGINT (forwarded by the primary, or Ctrl-C's from the terminal).
  */
 export async function runWorker(config: Config): Promise<void> {
   const slot = Number(process.env[WORKER_SLOT_ENV] ?? 0);
@@ -22,12 +22,8 @@ export async function runWorker(config: Config): Promise<void> {
     prepareDemoMerchant: false,
     metricsRegistry: (own) => workerMetricsRegistry(own, slot),
   });
-  const shutdown = stopOnSignals(node, {
-    logger,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
-    ignoreRepeats: true,
-  });
-  // With the primary gone no connection reaches this worker any more (the primary accepts them).
-  process.once('disconnect', () => shutdown('the primary is gone'));
+  // A primary that dies without stopping us is handled by node:cluster itself: the worker exits at
+  // once when the IPC channel closes (its clients reconnect and resume with `since`).
+  stopOnSignals(node, { logger, shutdownTimeoutMs: config.shutdownTimeoutMs, ignoreRepeats: true });
   sendToPrimary({ type: 'identipay:ready', url: node.url, port: node.port, nodeId });
 }
