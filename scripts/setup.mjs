@@ -18,28 +18,47 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
   run(npm, ['ci', '--no-audit', '--no-fund']);
 }
 
-// Tools the test suite runs (openssl makes the TLS test's certificate). On Debian as root they
-// are installed when missing, as a fresh CI machine may lack them; elsewhere the suite that
-// needs one skips with a printed reason (and fails under CI=true).
+// Tools the test suite runs: openssl makes the TLS test's certificate, Debian's chromium runs the
+// browser tests (playwright-core drives /usr/bin/chromium; it downloads no browser). On Debian as
+// root they are installed when missing, as a fresh CI machine may lack them; elsewhere the suite
+// that needs one skips with a printed reason (and fails under CI=true).
 if (process.argv.includes('--test-tools')) {
-  const missing = ['openssl'].filter((tool) => {
+  const hasCommand = (tool) => {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-      return false;
-    } catch {
       return true;
+    } catch {
+      return false;
     }
-  });
-  const canInstall = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
-  if (missing.length > 0 && canInstall) {
-    console.log(`setup: installing ${missing.join(', ')} with apt-get…`);
-    execFileSync(
-      'sh',
-      ['-c', 'apt-get update -qq && apt-get install -y -qq ' + missing.join(' ')],
-      {
-        stdio: 'inherit',
-      },
+  };
+  const missing = [
+    ...(hasCommand('openssl') ? [] : ['openssl']),
+    ...(existsSync('/usr/bin/chromium') ? [] : ['chromium']),
+  ];
+  const hasApt = existsSync('/usr/bin/apt-get');
+  if (missing.length > 0 && hasApt && process.getuid?.() === 0) {
+    aptInstall(missing);
+  } else if (missing.length > 0) {
+    const how = hasApt ? `sudo apt-get install -y ${missing.join(' ')}` : 'your package manager';
+    console.log(
+      `setup: ${missing.join(', ')} missing and not installed (needs root and apt-get); ` +
+        `install with ${how}. Until then the suites that need them skip (and fail with CI=true).`,
     );
+  }
+}
+
+/** Installs Debian packages non-interactively; reads the package lists first if they are stale. */
+function aptInstall(packages) {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (args) => execFileSync('apt-get', args, { stdio: 'inherit', env });
+  const install = ['install', '-y', '-qq', '--no-install-recommends', ...packages];
+  console.log(`setup: installing ${packages.join(', ')} with apt-get…`);
+  try {
+    apt(install);
+  } catch {
+    // A fresh image has no package lists (or outdated ones): read them and try once more.
+    apt(['update', '-qq']);
+    apt(install);
   }
 }
 

@@ -12,6 +12,7 @@ import { createProposalBodySchema } from '../src/proposals/index.js';
 import { buildOpenApiDocument, operations, type Operation } from '../src/http/openapi.js';
 import { emptyBodySchema, statusQuerySchema, type RequestSchemas } from '../src/http/routes.js';
 import { sandboxPayBodySchema } from '../src/http/sandbox.js';
+import { demoCheckoutBodySchema } from '../src/demo/index.js';
 import { API, type ApiResponse } from './support/http.js';
 import {
   SAMPLE_PROPOSAL,
@@ -46,11 +47,19 @@ const EXPECTED_ROUTES: [string, string][] = [
   ['post', `${API}/transactions/{txId}/cancel`],
   ['get', `${API}/intents/{txId}`],
   ['post', '/sandbox/transactions/{txId}/pay'],
+  ['post', '/demo/checkout'],
+  ['get', '/demo/transactions/{txId}/status'],
+  ['post', '/demo/transactions/{txId}/cancel'],
   ['get', '/metrics'],
   ['get', '/health'],
   ['get', '/ready'],
   ['get', '/openapi.json'],
 ];
+
+/** Sandbox only: the wallet simulation and the demo shop's JSON routes. */
+const SANDBOX_ONLY = EXPECTED_ROUTES.filter(
+  ([, path]) => path.startsWith('/sandbox/') || path.startsWith('/demo/'),
+);
 
 /** Statuses per route, as docs/PROTOCOL.md lists them. */
 const EXPECTED_STATUSES: Record<string, number[]> = {
@@ -60,6 +69,9 @@ const EXPECTED_STATUSES: Record<string, number[]> = {
   cancelTransaction: [200, 400, 401, 404, 409, 413, 415, 429, 500],
   getIntent: [200, 400, 404, 410, 429, 500],
   sandboxPay: [202, 400, 404, 409, 413, 415, 429, 500],
+  demoCheckout: [201, 400, 413, 415, 429, 500],
+  demoTransactionStatus: [200, 400, 404, 429, 500],
+  demoCancel: [200, 400, 404, 409, 413, 415, 429, 500],
   getMetrics: [200, 500],
   getHealth: [200],
   getReady: [200, 503],
@@ -159,6 +171,11 @@ describe('OpenAPI document', () => {
       inputSchema(sandboxPayBodySchema),
     );
     expect(body('post', '/sandbox/transactions/{txId}/pay').required).toBe(false);
+    expect(schemaOf('post', '/demo/checkout')).toEqual(inputSchema(demoCheckoutBodySchema));
+    expect(body('post', '/demo/checkout').required).toBe(true);
+    expect(schemaOf('post', '/demo/transactions/{txId}/cancel')).toEqual(
+      inputSchema(emptyBodySchema),
+    );
     for (const [method, path] of EXPECTED_ROUTES) {
       if (method === 'get') expect(documented(method, path).requestBody).toBeUndefined();
     }
@@ -200,12 +217,14 @@ describe('OpenAPI document', () => {
     expect(documented('get', `${API}/intents/{txId}`).security).toEqual([]);
   });
 
-  it('leaves the sandbox route out outside sandbox mode', () => {
+  it('leaves the sandbox and demo shop routes out outside sandbox mode', () => {
     const production = buildOpenApiDocument(operations(schemas, { sandbox: false })) as {
       paths: Json;
     };
-    expect(Object.keys(production.paths)).not.toContain('/sandbox/transactions/{txId}/pay');
-    expect(Object.keys(production.paths)).toHaveLength(EXPECTED_ROUTES.length - 1);
+    for (const [, path] of SANDBOX_ONLY) expect(Object.keys(production.paths)).not.toContain(path);
+    expect(Object.keys(production.paths)).toHaveLength(
+      EXPECTED_ROUTES.length - SANDBOX_ONLY.length,
+    );
   });
 
   describe('real responses conform to the documented schemas', () => {
@@ -308,6 +327,26 @@ describe('OpenAPI document', () => {
       expectConforms('getIntent', await intent(txId), 410);
       expectConforms('getIntent', await intent(randomUUID()), 404);
       expectConforms('getIntent', await intent('nope'), 400);
+    });
+
+    it('demo shop: checkout 201, 400; status 200, 400, 404; cancel 200, 400, 404, 409', async () => {
+      const checkout = (body: unknown) => node.api('POST', '/demo/checkout', { body });
+      const created = await checkout({ items: [{ sku: 'espresso', quantity: 2 }] });
+      expectConforms('demoCheckout', created, 201);
+      expectConforms('demoCheckout', await checkout({ items: [{ sku: 'x', quantity: 1 }] }), 400);
+      const txId = created.body.transactionId as string;
+      const status = (id: string, query = '') =>
+        node.api('GET', `/demo/transactions/${id}/status${query}`);
+      const cancel = (id: string, body?: unknown) =>
+        node.api('POST', `/demo/transactions/${id}/cancel`, { body });
+      expectConforms('demoTransactionStatus', await status(txId), 200);
+      expectConforms('demoTransactionStatus', await status(txId, '?since=0'), 200);
+      expectConforms('demoTransactionStatus', await status(txId, '?since=9'), 400);
+      expectConforms('demoTransactionStatus', await status(randomUUID()), 404);
+      expectConforms('demoCancel', await cancel(txId, { now: true }), 400);
+      expectConforms('demoCancel', await cancel(txId), 200);
+      expectConforms('demoCancel', await cancel(txId), 409);
+      expectConforms('demoCancel', await cancel(randomUUID()), 404);
     });
 
     it('GET /metrics, /openapi.json, /health and /ready: 200', async () => {

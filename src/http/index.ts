@@ -11,6 +11,7 @@ import { installRateLimits, type RateLimitDeps } from './rate-limit.js';
 import { registerRoutes, type RouteDeps } from './routes.js';
 import type { SandboxWallet } from '../chain/index.js';
 import type { HttpTimeouts } from '../config/index.js';
+import { registerDemoRoutes } from '../demo/index.js';
 import { registerSandboxRoutes } from './sandbox.js';
 
 export { API_PREFIX } from './routes.js';
@@ -95,6 +96,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       wallet: deps.sandboxWallet,
       config: deps.config,
     });
+    // The demo shop (a page at `/`), acting as the sandbox demo merchant.
+    registerDemoRoutes(app, deps);
   }
   registerOpenApi(app, operations(requestSchemas, { sandbox: deps.sandboxWallet !== undefined }));
   return app;

@@ -14,6 +14,7 @@ import {
   transactionIdSchema,
   transactionStatusSchema,
 } from './responses.js';
+import { demoCheckoutBodySchema } from '../demo/index.js';
 import { API_PREFIX, type RequestSchemas } from './routes.js';
 import { sandboxPayBodySchema } from './sandbox.js';
 
@@ -83,7 +84,10 @@ function errorResponse(kind: ErrorKind): DocumentedResponse {
   return { ...json(ERROR_TEXT[kind], errorBodySchema(kind)), errorKind: kind };
 }
 
-/** Every route the node serves; the sandbox pay route only in sandbox mode. */
+/**
+ * Every API route the node serves; the sandbox pay route and the demo shop's JSON routes only in
+ * sandbox mode (the demo page itself, `/` and its scripts, is not API and is not listed).
+ */
 export function operations(schemas: RequestSchemas, options: { sandbox: boolean }): Operation[] {
   const list: Operation[] = [
     {
@@ -199,8 +203,46 @@ export function operations(schemas: RequestSchemas, options: { sandbox: boolean 
         'conflict',
       ]),
     });
+    list.push(...demoOperations(schemas));
   }
   return list;
+}
+
+/** The demo shop's backend: the page calls these instead of the merchant-key routes. */
+function demoOperations(schemas: RequestSchemas): Operation[] {
+  return [
+    {
+      operationId: 'demoCheckout',
+      method: 'post',
+      path: '/demo/checkout',
+      summary: 'Sandbox demo shop: create a proposal for catalogue items, as the demo merchant',
+      body: demoCheckoutBodySchema,
+      responses: withErrors({ 201: json('Created', createdProposalSchema) }, BODY_ERRORS),
+    },
+    {
+      operationId: 'demoTransactionStatus',
+      method: 'get',
+      path: '/demo/transactions/{txId}/status',
+      summary: "Sandbox demo shop: a demo merchant transaction's status (the SDK's pollUrl)",
+      query: schemas.statusQuery,
+      responses: withErrors({ 200: json('The status', transactionStatusSchema) }, [
+        'bad_request',
+        'not_found',
+      ]),
+    },
+    {
+      operationId: 'demoCancel',
+      method: 'post',
+      path: '/demo/transactions/{txId}/cancel',
+      summary: 'Sandbox demo shop: cancel a pending demo merchant transaction',
+      body: schemas.emptyBody,
+      responses: withErrors({ 200: json('Cancelled', cancelledSchema) }, [
+        ...BODY_ERRORS,
+        'not_found',
+        'conflict',
+      ]),
+    },
+  ];
 }
 
 type JsonObject = Record<string, unknown>;

@@ -5,7 +5,7 @@ import { AppError, badRequest, notFound } from '../errors.js';
 import type { Freshness } from '../hub/index.js';
 import { registerMerchant, registerMerchantBodySchema } from '../merchants/index.js';
 import { createProposalBodySchema, type ProposalService } from '../proposals/index.js';
-import type { Store } from '../store/index.js';
+import type { Merchant, Store } from '../store/index.js';
 import type { TransactionStatusResponse } from '../wire/index.js';
 import { authenticateAdmin, authenticateMerchant } from './auth.js';
 import { parse, transactionIdParam } from './validation.js';
@@ -61,37 +61,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): RequestSc
     const merchant = await authenticateMerchant(request, store);
     const transactionId = transactionIdParam(request);
     const { since } = parse(statusQuerySchema, request.query);
-    const found = await proposals.status(merchant, transactionId);
-    const indexed = found.status === 'pending' ? deps.freshness?.() : undefined;
-    const response: TransactionStatusResponse = {
-      transactionId: found.transactionId,
-      status: found.status,
-      suiTxDigest: found.suiTxDigest,
-      settledAt: found.settledAt?.toISOString() ?? null,
-      version: found.version,
-      late: found.late,
-      ...(indexed
-        ? {
-            indexedCheckpoint: indexed.checkpoint.toString(),
-            indexedCheckpointTimestamp: indexed.timestamp?.toISOString() ?? null,
-          }
-        : {}),
-    };
-    if (since !== undefined) {
-      if (since > found.version) {
-        throw badRequest(`since=${since} is ahead of this transaction (version ${found.version})`);
-      }
-      const history = await store.proposals.history(transactionId, since);
-      response.transitions = history.map((entry) => ({
-        version: entry.version,
-        status: entry.status,
-        event: entry.event,
-        suiTxDigest: entry.suiTxDigest,
-        late: entry.late,
-        at: entry.at.toISOString(),
-      }));
-    }
-    return response;
+    return transactionStatus(deps, merchant, transactionId, since);
   });
 
   app.post(`${API_PREFIX}/transactions/:txId/cancel`, async (request) => {
@@ -119,4 +89,47 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): RequestSc
     statusQuery: statusQuerySchema,
     emptyBody: emptyBodySchema,
   };
+}
+
+/**
+ * The answer of the status route: the merchant's transaction, with the transitions after
+ * `since` when given. Shared with the sandbox demo shop's own status route.
+ */
+export async function transactionStatus(
+  deps: Pick<RouteDeps, 'store' | 'proposals' | 'freshness'>,
+  merchant: Merchant,
+  transactionId: string,
+  since: number | undefined,
+): Promise<TransactionStatusResponse> {
+  const found = await deps.proposals.status(merchant, transactionId);
+  const indexed = found.status === 'pending' ? deps.freshness?.() : undefined;
+  const response: TransactionStatusResponse = {
+    transactionId: found.transactionId,
+    status: found.status,
+    suiTxDigest: found.suiTxDigest,
+    settledAt: found.settledAt?.toISOString() ?? null,
+    version: found.version,
+    late: found.late,
+    ...(indexed
+      ? {
+          indexedCheckpoint: indexed.checkpoint.toString(),
+          indexedCheckpointTimestamp: indexed.timestamp?.toISOString() ?? null,
+        }
+      : {}),
+  };
+  if (since !== undefined) {
+    if (since > found.version) {
+      throw badRequest(`since=${since} is ahead of this transaction (version ${found.version})`);
+    }
+    const history = await deps.store.proposals.history(transactionId, since);
+    response.transitions = history.map((entry) => ({
+      version: entry.version,
+      status: entry.status,
+      event: entry.event,
+      suiTxDigest: entry.suiTxDigest,
+      late: entry.late,
+      at: entry.at.toISOString(),
+    }));
+  }
+  return response;
 }

@@ -35,7 +35,7 @@ export function watchTransaction(txId: string, options: WatchOptions): Watch {
     fetch: options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch,
   };
   if (!transport.WebSocket) throw new TypeError('no global WebSocket: pass options.WebSocket');
-  if (!transport.fetch && options.apiKey)
+  if (!transport.fetch && (options.apiKey || options.pollUrl))
     throw new TypeError('no global fetch: pass options.fetch');
   const controller = new AbortController();
   const stop = () => controller.abort();

@@ -10,17 +10,19 @@ import type { FetchLike } from './types.js';
 export type PolledMessage = StatusMessage | SettlementMessage;
 
 /**
- * One request to the REST status route with `?since=`: its transitions, turned into the
- * messages a socket would have pushed. Throws NotFoundError / BadRequestError for answers that
- * retrying cannot change, and a plain Error for the rest (network, 429, 5xx).
+ * One request to a status route (the service's, or the merchant's own given as `pollUrl`) with
+ * `?since=`: its transitions, turned into the messages a socket would have pushed. Throws
+ * NotFoundError / BadRequestError for answers that retrying cannot change, and a plain Error for
+ * the rest (network, 429, 5xx).
  */
 export async function pollOnce(
   fetchFn: FetchLike,
-  request: { baseUrl: string; apiKey: string; txId: string; since: number; signal: AbortSignal },
+  request: { url: string; apiKey: string | undefined; since: number; signal: AbortSignal },
 ): Promise<PolledMessage[]> {
-  const { baseUrl, apiKey, txId, since, signal } = request;
-  const url = `${baseUrl}/api/identipay/v1/transactions/${encodeURIComponent(txId)}/status?since=${since}`;
-  const response = await fetchFn(url, { headers: { authorization: `Bearer ${apiKey}` }, signal });
+  const { url, apiKey, since, signal } = request;
+  const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+  const separator = url.includes('?') ? '&' : '?';
+  const response = await fetchFn(`${url}${separator}since=${since}`, { headers, signal });
   if (response.status === 200) {
     const body = (await response.json()) as TransactionStatusResponse;
     return (body.transitions ?? []).map((transition) => toMessage(body, transition));

@@ -47,12 +47,19 @@ export interface WatchOptions {
   baseUrl: string;
   /** Merchant API key: enables the REST polling fallback. Server-side only, never in a browser. */
   apiKey?: string;
+  /**
+   * Enables the polling fallback without a key (browsers): the URL of a route on the merchant's
+   * own backend that answers like `GET /api/identipay/v1/transactions/:txId/status` for its own
+   * transactions, e.g. `(id) => '/shop/payments/' + id + '/status'`. `since=N` is appended to
+   * its query. The API key, if also given, is sent to it as a bearer token.
+   */
+  pollUrl?: (txId: string) => string;
   signal?: AbortSignal;
   /** Defaults to the global WebSocket; pass the `ws` package's on Node 20. */
   WebSocket?: WebSocketConstructor;
   fetch?: FetchLike;
   backoff?: BackoffOptions;
-  /** Consecutive WebSocket failures before polling (needs apiKey). Default 3. */
+  /** Consecutive WebSocket failures before polling (needs apiKey or pollUrl). Default 3. */
   fallbackAfterFailures?: number;
   pollIntervalMs?: number;
   /** While polling, how often to try the WebSocket again. Default 30 s. */

@@ -304,6 +304,31 @@ describe('watchTransaction falling back to polling', () => {
     ]);
   });
 
+  it("polls the merchant's own pollUrl without a key, appending since to its query", async () => {
+    const rest = restReturning([
+      { status: 200, body: body(1, [transition(1, 'created')]) },
+      { status: 200, body: body(2, [transition(2, 'settled')]) },
+    ]);
+    const { handle, kinds } = watch({
+      pollUrl: (id) => `/shop/payments/${id}/status?shop=1`,
+      fetch: rest.fetch,
+      fallbackAfterFailures: 1,
+      pollIntervalMs: 1_000,
+    });
+    await tick();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await handle.done).toMatchObject({ reason: 'terminal', status: 'settled' });
+    expect(rest.calls).toEqual([
+      { url: `/shop/payments/${TX}/status?shop=1&since=0`, auth: undefined },
+      { url: `/shop/payments/${TX}/status?shop=1&since=1`, auth: undefined },
+    ]);
+    expect(kinds().filter((k) => k !== 'error')).toEqual([
+      'status:1:polling',
+      'settlement:2:polling',
+      'final',
+    ]);
+  });
+
   it('stops with NotFoundError when the status route answers 404', async () => {
     const rest = restReturning([
       { status: 404, body: { error: 'not_found', message: 'Transaction not found' } },

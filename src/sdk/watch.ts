@@ -6,7 +6,7 @@
  *   failed/closed  │ opened: backoff and failure count reset
  *               ▼  │
  *            backoff sleep (full jitter)
- *               │ N failures in a row and an apiKey
+ *               │ N failures in a row, and an apiKey or a pollUrl
  *               ▼
  *            polling REST ?since= ──every wsRetryIntervalMs──► try websocket once
  *
@@ -37,11 +37,12 @@ export class Watcher {
   }
 
   async run(): Promise<FinalEvent> {
-    const { apiKey, fallbackAfterFailures = 3, wsRetryIntervalMs = 30_000 } = this.options;
+    const { fallbackAfterFailures = 3, wsRetryIntervalMs = 30_000 } = this.options;
+    const canPoll = this.options.apiKey !== undefined || this.options.pollUrl !== undefined;
     let failures = 0;
     for (;;) {
-      if (apiKey !== undefined && failures >= fallbackAfterFailures) {
-        const end = await this.pollFor(apiKey, wsRetryIntervalMs);
+      if (canPoll && failures >= fallbackAfterFailures) {
+        const end = await this.pollFor(wsRetryIntervalMs);
         if (end) return end;
       }
       if (this.signal.aborted) return this.finish('aborted');
@@ -54,21 +55,22 @@ export class Watcher {
       this.channel.emit({ type: 'error', error: outcome.error });
       if (outcome.opened) this.backoff.reset();
       failures = outcome.opened ? 0 : failures + 1;
-      if (apiKey !== undefined && failures >= fallbackAfterFailures) continue;
+      if (canPoll && failures >= fallbackAfterFailures) continue;
       await sleep(this.backoff.next(), this.signal);
     }
   }
 
   /** Polls until `durationMs` have passed; returns the final event if the watch ended. */
-  private async pollFor(apiKey: string, durationMs: number): Promise<FinalEvent | undefined> {
-    const { pollIntervalMs = 2_000, baseUrl } = this.options;
+  private async pollFor(durationMs: number): Promise<FinalEvent | undefined> {
+    const { pollIntervalMs = 2_000, apiKey } = this.options;
     const fetchFn = this.transport.fetch;
+    const url = this.statusUrl();
     for (let waited = 0; waited < durationMs;) {
       if (this.signal.aborted) return this.finish('aborted');
       let delay = pollIntervalMs;
       try {
-        const request = { baseUrl: trim(baseUrl), apiKey, txId: this.txId, signal: this.signal };
-        const messages = await pollOnce(fetchFn, { ...request, since: this.lastVersion ?? 0 });
+        const request = { url, apiKey, signal: this.signal, since: this.lastVersion ?? 0 };
+        const messages = await pollOnce(fetchFn, request);
         for (const message of messages) this.accept(message, 'polling');
         if (this.lastStatus !== null && isTerminalStatus(this.lastStatus)) {
           return this.finish('terminal');
@@ -106,6 +108,13 @@ export class Watcher {
     const event: FinalEvent = { type: 'final', status: this.lastStatus, reason, error };
     this.channel.emit(event);
     return event;
+  }
+
+  /** The merchant's own route when given (no key in browsers), else the service's. */
+  private statusUrl(): string {
+    const { pollUrl, baseUrl } = this.options;
+    if (pollUrl) return pollUrl(this.txId);
+    return `${trim(baseUrl)}/api/identipay/v1/transactions/${encodeURIComponent(this.txId)}/status`;
   }
 
   private wsUrl(): string {
