@@ -65,7 +65,7 @@ describe.skipIf(!chromium.available)('demo page across a service restart', () =>
       await waitForStatus(page, 'pending', 'websocket');
 
       first.child.kill('SIGTERM');
-      expect(await first.exited).toBe(0);
+      expect(await first.exited, first.output()).toBe(0);
       service = await spawnService(env, START_TIMEOUT_MS);
       const second = service;
       expect(second.url).toBe(first.url);
