@@ -21,6 +21,7 @@ export function runSocket(
   return new Promise((resolve) => {
     let opened = false;
     let terminal = false;
+    let received = false;
     let lastError = '';
     let socket: WebSocketLike;
     try {
@@ -37,8 +38,12 @@ export function runSocket(
     socket.addEventListener('message', (event) => {
       const message = parse((event as { data: unknown }).data);
       if (!message) return;
-      if (message.type === 'error') lastError = message.message;
-      else if (onMessage(message) && isTerminalStatus(message.status)) {
+      if (message.type === 'error') {
+        lastError = message.message;
+        return;
+      }
+      received = true;
+      if (onMessage(message) && isTerminalStatus(message.status)) {
         // Done: no need to wait for the server's close frame (it follows with 1000).
         terminal = true;
         signal.removeEventListener('abort', onAbort);
@@ -49,7 +54,7 @@ export function runSocket(
     socket.addEventListener('close', (event) => {
       const { code, reason } = event as { code: number; reason: string };
       signal.removeEventListener('abort', onAbort);
-      resolve(classify(code, reason, { opened, terminal, lastError }));
+      resolve(classify(code, reason, { opened, terminal, received, lastError }));
     });
   });
 }
@@ -57,9 +62,12 @@ export function runSocket(
 function classify(
   code: number,
   reason: string,
-  state: { opened: boolean; terminal: boolean; lastError: string },
+  state: { opened: boolean; terminal: boolean; received: boolean; lastError: string },
 ): SocketOutcome {
   if (state.terminal) return { kind: 'terminal' };
+  // 1000 with no message: a resume whose `since` is already the final version of a terminal
+  // transaction (docs/PROTOCOL.md); there is nothing more to wait for.
+  if (code === CloseCode.Normal && state.opened && !state.received) return { kind: 'terminal' };
   const text = state.lastError || reason || `closed with ${code}`;
   if (code === CloseCode.NotFound) return { kind: 'fatal', error: new NotFoundError(text) };
   if (code === CloseCode.BadRequest) return { kind: 'fatal', error: new BadRequestError(text) };

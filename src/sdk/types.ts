@@ -55,6 +55,12 @@ export interface WatchOptions {
    */
   pollUrl?: (txId: string) => string;
   signal?: AbortSignal;
+  /**
+   * Resume: the last version the caller already has; only later transitions are delivered. If
+   * that is already the final version of a terminal transaction, the watch ends at once with
+   * `final` `{reason: 'terminal', status: null}` (the caller knows the status).
+   */
+  since?: number;
   /** Defaults to the global WebSocket; pass the `ws` package's on Node 20. */
   WebSocket?: WebSocketConstructor;
   fetch?: FetchLike;

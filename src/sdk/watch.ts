@@ -34,6 +34,7 @@ export class Watcher {
     private readonly signal: AbortSignal,
   ) {
     this.backoff = createBackoff(options.backoff);
+    this.lastVersion = options.since;
   }
 
   async run(): Promise<FinalEvent> {

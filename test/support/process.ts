@@ -22,7 +22,9 @@ export function ensureBuilt(): void {
   } catch {
     built = 0;
   }
-  if (built < newestMtime(path.join(PROJECT_ROOT, 'src'))) {
+  // The build configuration counts too: a change there (declarations, say) needs a rebuild.
+  const config = statSync(path.join(PROJECT_ROOT, 'tsconfig.build.json')).mtimeMs;
+  if (built < Math.max(config, newestMtime(path.join(PROJECT_ROOT, 'src')))) {
     execFileSync(
       process.execPath,
       [path.join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
