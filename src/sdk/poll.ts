@@ -9,6 +9,13 @@ import type { FetchLike } from './types.js';
 
 export type PolledMessage = StatusMessage | SettlementMessage;
 
+/** One answer: the transitions after `since`, and where the transaction stands now. */
+export interface PollResult {
+  messages: PolledMessage[];
+  status: TransactionStatusResponse['status'];
+  version: number;
+}
+
 /**
  * One request to a status route (the service's, or the merchant's own given as `pollUrl`) with
  * `?since=`: its transitions, turned into the messages a socket would have pushed. Throws
@@ -18,14 +25,15 @@ export type PolledMessage = StatusMessage | SettlementMessage;
 export async function pollOnce(
   fetchFn: FetchLike,
   request: { url: string; apiKey: string | undefined; since: number; signal: AbortSignal },
-): Promise<PolledMessage[]> {
+): Promise<PollResult> {
   const { url, apiKey, since, signal } = request;
   const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
   const separator = url.includes('?') ? '&' : '?';
   const response = await fetchFn(`${url}${separator}since=${since}`, { headers, signal });
   if (response.status === 200) {
     const body = (await response.json()) as TransactionStatusResponse;
-    return (body.transitions ?? []).map((transition) => toMessage(body, transition));
+    const messages = (body.transitions ?? []).map((transition) => toMessage(body, transition));
+    return { messages, status: body.status, version: body.version };
   }
   const text = await errorText(response);
   if (response.status === 404) throw new NotFoundError(text);

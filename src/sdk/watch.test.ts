@@ -329,6 +329,22 @@ describe('watchTransaction falling back to polling', () => {
     ]);
   });
 
+  it('ends when polling resumes at the final version already (since = last version)', async () => {
+    const rest = restReturning([
+      { status: 200, body: { ...body(2, []), status: 'settled', suiTxDigest: 'digest' } },
+    ]);
+    const { handle, kinds } = watch({
+      apiKey: 'key',
+      since: 2,
+      fetch: rest.fetch,
+      fallbackAfterFailures: 1,
+    });
+    await tick();
+    expect(await handle.done).toMatchObject({ reason: 'terminal', status: 'settled' });
+    expect(rest.calls.map((c) => c.url.split('?')[1])).toEqual(['since=2']);
+    expect(kinds().filter((k) => k !== 'error')).toEqual(['final']);
+  });
+
   it('stops with NotFoundError when the status route answers 404', async () => {
     const rest = restReturning([
       { status: 404, body: { error: 'not_found', message: 'Transaction not found' } },

@@ -71,9 +71,11 @@ export class Watcher {
       let delay = pollIntervalMs;
       try {
         const request = { url, apiKey, signal: this.signal, since: this.lastVersion ?? 0 };
-        const messages = await pollOnce(fetchFn, request);
-        for (const message of messages) this.accept(message, 'polling');
-        if (this.lastStatus !== null && isTerminalStatus(this.lastStatus)) {
+        const polled = await pollOnce(fetchFn, request);
+        for (const message of polled.messages) this.accept(message, 'polling');
+        // Resumed at the final version already (`since`): no transition arrives, the status tells.
+        if (isTerminalStatus(polled.status) && (this.lastVersion ?? 0) >= polled.version) {
+          this.lastStatus = polled.status;
           return this.finish('terminal');
         }
       } catch (error) {
