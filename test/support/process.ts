@@ -71,6 +71,12 @@ export async function spawnService(
       reject(new Error(`service exited with ${code} before starting:\n${text}`)),
     );
   });
-  const { url, apiKey } = await withTimeout(banner, timeoutMs, 'the service banner');
-  return { child, url, apiKey, output: () => text, exited };
+  try {
+    const { url, apiKey } = await withTimeout(banner, timeoutMs, 'the service banner');
+    return { child, url, apiKey, output: () => text, exited };
+  } catch (error) {
+    // A service that never printed its banner would otherwise outlive the test run.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw error;
+  }
 }
