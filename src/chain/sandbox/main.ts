@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     packageId: env.PACKAGE_ID || undefined,
     checkpointIntervalMs: interval,
     logger,
+    faults: env.SANDBOX_CHAIN_FAULTS === '1',
   });
   process.stdout.write(`sandbox chain listening on ${chain.url}\n`);
   const shutdown = (signal: string) => {

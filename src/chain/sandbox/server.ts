@@ -4,6 +4,7 @@ import { graphql } from 'graphql';
 import pino, { type Logger } from 'pino';
 import { SANDBOX_PACKAGE_ID } from '../../config/index.js';
 import { settlementEventType } from '../settlement-event.js';
+import { ChainFaults, faultRequestFromJson } from './faults.js';
 import { SandboxLedger } from './ledger.js';
 import {
   IntentAlreadySettledError,
@@ -26,6 +27,8 @@ export interface SandboxChainOptions {
   now?: () => Date;
   logger?: Logger;
   packageId?: string;
+  /** Serve `GET|POST /sandbox/faults` (soak runs only): see faults.ts. Off by default. */
+  faults?: boolean;
 }
 
 export interface SandboxChain {
@@ -70,6 +73,7 @@ export async function startSandboxChain(options: SandboxChainOptions = {}): Prom
   }
   const ledger = new SandboxLedger({ now: options.now ?? (() => new Date()), logger, file });
   const timer = setInterval(() => ledger.makeCheckpoint(), options.checkpointIntervalMs ?? 250);
+  const faults = options.faults ? new ChainFaults() : undefined;
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
@@ -84,6 +88,10 @@ export async function startSandboxChain(options: SandboxChainOptions = {}): Prom
     if (pathname === '/graphql') {
       if (request.method !== 'POST') throw new HttpError(405, 'Use POST');
       const body = (await readJson(request)) as Record<string, unknown>;
+      if ((await faults?.gate()) === 'error') {
+        send(response, 500, { error: 500, message: 'Injected fault' });
+        return;
+      }
       if (typeof body.query !== 'string') throw new HttpError(400, 'query must be a string');
       const result = await graphql({
         schema: sandboxSchema,
@@ -99,6 +107,16 @@ export async function startSandboxChain(options: SandboxChainOptions = {}): Prom
       if (request.method !== 'POST') throw new HttpError(405, 'Use POST');
       const receipt = await payOverHttp(await readJson(request));
       send(response, 202, { txDigest: receipt.txDigest, checkpoint: Number(receipt.checkpoint) });
+      return;
+    }
+    if (pathname === '/sandbox/faults' && faults) {
+      if (request.method === 'POST') {
+        const fault = faultRequestFromJson(await readJson(request));
+        if (typeof fault === 'string') throw new HttpError(400, fault);
+        faults.inject(fault.mode, fault.durationMs);
+        logger.warn(fault, 'sandbox chain fault injected');
+      } else if (request.method !== 'GET') throw new HttpError(405, 'Use GET or POST');
+      send(response, 200, faults.state());
       return;
     }
     if (pathname === '/' && request.method === 'GET') {
@@ -150,6 +168,7 @@ export async function startSandboxChain(options: SandboxChainOptions = {}): Prom
     stop() {
       stopping ??= (async () => {
         clearInterval(timer);
+        faults?.clear();
         ledger.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
