@@ -1,18 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import type { TransactionState } from '../store/index.js';
-import { Hub, type HubSocket } from './index.js';
+import { Hub, type Frame, type HubSocket } from './index.js';
 
 /** A socket that records what the hub did to it. */
 class RecordingSocket implements HubSocket {
   readonly frames: Record<string, unknown>[] = [];
+  readonly sent: Frame[] = [];
   closedWith: { code: number; reason: string } | undefined;
-  bufferedAmount = 0;
-  send(data: string): void {
+  sendFrame(frame: Frame): void {
     if (this.closedWith) throw new Error('send after close');
-    this.frames.push(JSON.parse(data) as Record<string, unknown>);
+    this.sent.push(frame);
+    this.frames.push(JSON.parse(frame.text) as Record<string, unknown>);
   }
-  close(code: number, reason: string): void {
+  sendFinalFrame(frame: Frame, code: number, reason: string): void {
+    this.sendFrame(frame);
+    this.closeWith(code, reason);
+  }
+  closeWith(code: number, reason: string): void {
     this.closedWith = { code, reason };
   }
 }
@@ -36,13 +41,23 @@ function state(
 /** A snapshot read the test finishes when it chooses: the commit can land "during" it. */
 function deferredLoad() {
   let finish: (value: TransactionState | undefined) => void = () => {};
+  let started: () => void = () => {};
+  const inFlight = new Promise<void>((resolve) => {
+    started = resolve;
+  });
   const loadState = vi.fn(
     () =>
       new Promise<TransactionState | undefined>((resolve) => {
         finish = resolve;
+        started();
       }),
   );
-  return { loadState, finish: (value: TransactionState | undefined) => finish(value) };
+  return {
+    loadState,
+    /** Reads are batched: the read starts a moment after the watch, not during it. */
+    inFlight,
+    finish: (value: TransactionState | undefined) => finish(value),
+  };
 }
 
 describe('hub', () => {
@@ -52,6 +67,7 @@ describe('hub', () => {
     const hub = new Hub({ loadState: load.loadState });
     const socket = new RecordingSocket();
     const { ready } = hub.watch(txId, socket);
+    await load.inFlight;
 
     hub.deliver([state(txId, 'cancelled', 2)]);
     load.finish(state(txId, 'pending', 1)); // read before the commit, answered after it
@@ -71,6 +87,7 @@ describe('hub', () => {
     const hub = new Hub({ loadState: load.loadState });
     const socket = new RecordingSocket();
     const { ready } = hub.watch(txId, socket);
+    await load.inFlight;
 
     hub.deliver([state(txId, 'cancelled', 2)]);
     load.finish(state(txId, 'cancelled', 2)); // read after the commit
@@ -92,8 +109,8 @@ describe('hub', () => {
     const socket = new RecordingSocket();
     await hub.watch(txId, socket).ready;
     const settled = new Promise<void>((resolve) => {
-      const close = socket.close.bind(socket);
-      socket.close = (code, reason) => {
+      const close = socket.closeWith.bind(socket);
+      socket.closeWith = (code, reason) => {
         close(code, reason);
         resolve();
       };
@@ -113,11 +130,11 @@ describe('hub', () => {
     const txId = randomUUID();
     const hub = new Hub({ loadState: async () => state(txId, 'pending', 1) });
     const socket = new RecordingSocket();
-    const { ready, unwatch } = hub.watch(txId, socket);
-    await ready;
+    const watch = hub.watch(txId, socket);
+    await watch.ready;
     hub.deliver([state(txId, 'pending', 1)]);
     expect(socket.frames.map((frame) => frame.version)).toEqual([1]);
-    unwatch();
+    watch.unwatch();
   });
 
   it('pushes a live settlement as a settlement message, a settled snapshot as a status', async () => {
@@ -162,10 +179,10 @@ describe('hub', () => {
     const load = deferredLoad();
     const hub = new Hub({ loadState: load.loadState });
     const socket = new RecordingSocket();
-    const { ready, unwatch } = hub.watch(txId, socket);
-    unwatch();
+    const watch = hub.watch(txId, socket);
+    watch.unwatch();
     load.finish(state(txId, 'pending', 1));
-    await ready;
+    await watch.ready;
     hub.deliver([state(txId, 'cancelled', 2)]);
     expect(socket.frames).toEqual([]);
     expect([hub.openSockets, hub.watchedTransactions]).toEqual([0, 0]);
@@ -180,5 +197,64 @@ describe('hub', () => {
     hub.closeAll(1001, 'Server shutting down');
     expect(sockets.map((socket) => socket.closedWith?.code)).toEqual([1001, 1001, 1001]);
     expect([hub.openSockets, hub.watchedTransactions]).toEqual([0, 0]);
+  });
+
+  describe('connects', () => {
+    it('answers a socket on a transaction already watched here from memory, without a read', async () => {
+      const txId = randomUUID();
+      const loadState = vi.fn(async () => state(txId, 'pending', 1));
+      const hub = new Hub({ loadState });
+      const first = new RecordingSocket();
+      await hub.watch(txId, first).ready;
+      const second = new RecordingSocket();
+      const watch = hub.watch(txId, second);
+      expect(second.frames).toEqual([expect.objectContaining({ status: 'pending', version: 1 })]);
+      await watch.ready;
+      expect(loadState).toHaveBeenCalledTimes(1);
+    });
+
+    it('reads the transactions of connects that arrive together in one query', async () => {
+      const txIds = [randomUUID(), randomUUID(), randomUUID()];
+      const loadState = vi.fn(async (id: string) => state(id, 'pending', 1));
+      const loadStates = vi.fn(async (ids: readonly string[]) =>
+        ids.map((id) => state(id, 'pending', 1)),
+      );
+      const hub = new Hub({ loadState, loadStates });
+      const sockets = txIds.map(() => new RecordingSocket());
+      await Promise.all(sockets.map((socket, i) => hub.watch(txIds[i] ?? '', socket).ready));
+      expect(loadStates).toHaveBeenCalledTimes(1);
+      expect(loadStates).toHaveBeenCalledWith(txIds);
+      expect(loadState).not.toHaveBeenCalled();
+      expect(sockets.map((socket) => socket.frames.length)).toEqual([1, 1, 1]);
+    });
+
+    it('answers from the newest state it was delivered, also while the first read is pending', async () => {
+      const txId = randomUUID();
+      const load = deferredLoad();
+      const hub = new Hub({ loadState: load.loadState });
+      const first = new RecordingSocket();
+      const firstWatch = hub.watch(txId, first);
+      await load.inFlight;
+      hub.deliver([state(txId, 'cancelled', 2)]);
+
+      const later = new RecordingSocket();
+      hub.watch(txId, later);
+      expect(later.frames).toEqual([expect.objectContaining({ status: 'cancelled', version: 2 })]);
+      expect(later.closedWith?.code).toBe(1000);
+
+      load.finish(state(txId, 'pending', 1));
+      await firstWatch.ready;
+      expect(first.frames.map((frame) => frame.version)).toEqual([1, 2]);
+      expect(load.loadState).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('serialises a transition once for every socket it goes to', async () => {
+    const txId = randomUUID();
+    const hub = new Hub({ loadState: async () => state(txId, 'pending', 1) });
+    const sockets = [new RecordingSocket(), new RecordingSocket()];
+    await Promise.all(sockets.map((socket) => hub.watch(txId, socket).ready));
+    hub.deliver([state(txId, 'settled', 2)]);
+    expect(sockets[0]?.sent[1]).toBe(sockets[1]?.sent[1]);
   });
 });

@@ -18,30 +18,32 @@
  * sent after it; the gate drops whichever copy comes second. So each socket receives a
  * gap-free, ordered, duplicate-free run of versions: the snapshot (or everything after `since`)
  * and then every later transition.
+ *
+ * Connects are the hot path. A transaction some socket here already watches is answered from
+ * the newest state the hub has seen of it (read once, then kept current by `deliver`, which
+ * every committed transition reaches): no read at all. First reads of others are batched (see
+ * BatchedReads). A snapshot served from memory is as fresh as what the watching sockets have
+ * been sent; a lost notification makes both stale alike, until the resync.
  */
 import type { HistoryEntry, TransactionState } from '../store/index.js';
 import { CloseCode, isTerminalStatus } from '../wire/index.js';
+import { BatchedReads, statesReader, type ReadStates } from './loads.js';
 import {
   errorFrame,
+  Frame,
   historyMessage,
-  renderFreshness,
+  Stamps,
   toMessage,
   type Freshness,
-  type RenderedFreshness,
 } from './messages.js';
+import { Watch, type HubSocket, type Topic } from './watch.js';
 
-export { errorFrame, toMessage, type Freshness } from './messages.js';
-
-/** The only thing the hub knows about a connection: transport-agnostic on purpose. */
-export interface HubSocket {
-  send(data: string): void;
-  close(code: number, reason: string): void;
-  readonly bufferedAmount: number;
-}
+export { errorFrame, Frame, toMessage, type Freshness } from './messages.js';
+export { Watch, type HubSocket } from './watch.js';
 
 export interface HubDeps {
   loadState(transactionId: string): Promise<TransactionState | undefined>;
-  /** Many at once, for the resync after a bus outage; defaults to loadState one by one. */
+  /** Many at once (batched first reads, resync); defaults to loadState one by one. */
   loadStates?(transactionIds: readonly string[]): Promise<TransactionState[]>;
   /** Transitions after a version (resume, catch-up); without it gaps cannot be filled. */
   loadHistory?(transactionId: string, afterVersion: number): Promise<HistoryEntry[]>;
@@ -54,87 +56,91 @@ export interface HubDeps {
    */
   onPushed?(state: TransactionState, pushedAtMs: number): void;
   now?(): Date;
-}
-
-interface Watcher {
-  transactionId: string;
-  socket: HubSocket;
-  lastVersion: number;
-  closed: boolean;
-  /** Set while a read from the store is in flight: live states wait here, in arrival order. */
-  buffer: TransactionState[] | undefined;
+  /** First reads start at most this often, batched (see BatchedReads). */
+  minReadIntervalMs?: number;
 }
 
 /** Resync reads at most this many transactions per query. */
 const RESYNC_CHUNK = 500;
 
 export class Hub {
-  private readonly watchers = new Map<string, Set<Watcher>>();
+  private readonly topics = new Map<string, Topic>();
+  private readonly readStates: ReadStates;
+  private readonly reads: BatchedReads;
+  private readonly forgetWatch = (watch: Watch) => this.forget(watch);
+  private readonly stamps: Stamps;
   private socketCount = 0;
-  // Connects and fan-outs render these often: keep the last rendering while its input holds.
-  private rendered: { from: Freshness; wire: RenderedFreshness } | undefined;
-  private clock = { ms: 0, iso: '' };
 
-  constructor(private readonly deps: HubDeps) {}
+  constructor(private readonly deps: HubDeps) {
+    this.readStates = statesReader((id) => deps.loadState(id), deps.loadStates?.bind(deps));
+    this.reads = new BatchedReads(this.readStates, deps.minReadIntervalMs);
+    this.stamps = new Stamps(deps.now, deps.freshness);
+  }
 
   get openSockets(): number {
     return this.socketCount;
   }
 
   get watchedTransactions(): number {
-    return this.watchers.size;
+    return this.topics.size;
+  }
+
+  /** Sockets watching this transaction here (what its per-transaction limit counts). */
+  watchersOf(transactionId: string): number {
+    return this.topics.get(transactionId)?.watches.size ?? 0;
   }
 
   /** Sockets still reading their first state or catching up (`loading`), and the others. */
   socketsByState(): { loading: number; live: number } {
     let loading = 0;
-    for (const set of this.watchers.values()) {
-      for (const watcher of set) if (watcher.buffer) loading++;
+    for (const topic of this.topics.values()) {
+      for (const watch of topic.watches) if (watch.buffer) loading++;
     }
     return { loading, live: this.socketCount - loading };
   }
 
   /**
-   * Starts watching; `ready` resolves once the first read has been sent. `unwatch` must be
-   * called when the socket closes, whoever closed it.
+   * Starts watching; `ready` on the result resolves once the first state has been sent, and
+   * `unwatch()` must be called when the socket closes, whoever closed it.
+   *
+   * A transaction some socket here already watches is answered from what the hub knows (read
+   * once, then kept current by every delivered transition), without reading the store again.
    */
-  watch(
-    transactionId: string,
-    socket: HubSocket,
-    since?: number,
-  ): { unwatch: () => void; ready: Promise<void> } {
-    // A resuming client already has everything up to `since`: the gate starts there.
-    const watcher: Watcher = {
-      transactionId,
-      socket,
-      lastVersion: since ?? 0,
-      closed: false,
-      buffer: [],
-    };
-    let set = this.watchers.get(transactionId);
-    if (!set) {
-      set = new Set();
-      this.watchers.set(transactionId, set);
+  watch(transactionId: string, socket: HubSocket, since?: number): Watch {
+    let topic = this.topics.get(transactionId);
+    if (!topic) {
+      topic = { id: transactionId, watches: new Set(), state: undefined, waiting: undefined };
+      this.topics.set(transactionId, topic);
     }
-    set.add(watcher);
+    const watch = new Watch(topic, socket, since, this.forgetWatch);
+    topic.watches.add(watch);
     this.socketCount++;
-    const first =
-      since === undefined ? this.sendSnapshot(watcher) : this.sendHistory(watcher, since);
-    return { unwatch: () => this.forget(watcher), ready: this.guard(watcher, first) };
+    if (since !== undefined) {
+      void this.guard(watch, this.sendHistory(watch, since));
+    } else if (topic.state) {
+      this.sendSnapshot(watch, topic.state);
+    } else if (topic.waiting) {
+      topic.waiting.push(watch);
+    } else {
+      topic.waiting = [watch];
+      void this.readTopic(topic);
+    }
+    return watch;
   }
 
   /** Called with every committed transition, from any producer on any node. */
   deliver(states: readonly TransactionState[]): void {
-    const pushedAt = this.now();
-    const freshness = this.freshness();
+    const pushedAt = this.stamps.now();
+    const freshness = this.stamps.freshness();
     for (const state of states) {
-      const set = this.watchers.get(state.transactionId);
-      if (!set) continue;
+      const topic = this.topics.get(state.transactionId);
+      if (!topic) continue;
+      remember(topic, state);
       // Serialised once per transition, however many sockets watch it.
-      const frame = JSON.stringify(toMessage(state, 'live', pushedAt, freshness));
+      const frame = Frame.of(toMessage(state, 'live', pushedAt, freshness));
       let pushed = false;
-      for (const watcher of set) pushed = this.offer(watcher, state, frame) || pushed;
-      if (pushed) this.deps.onPushed?.(state, this.clock.ms);
+      for (const watch of topic.watches) pushed = this.offer(watch, state, frame) || pushed;
+      if (pushed) this.deps.onPushed?.(state, this.stamps.nowMs);
     }
   }
 
@@ -144,164 +150,167 @@ export class Hub {
    * a socket that missed a version catches up from the log).
    */
   async resync(): Promise<void> {
-    const ids = [...this.watchers.keys()];
+    const ids = [...this.topics.keys()];
     for (let start = 0; start < ids.length; start += RESYNC_CHUNK) {
-      const chunk = ids.slice(start, start + RESYNC_CHUNK);
-      const states = this.deps.loadStates
-        ? await this.deps.loadStates(chunk)
-        : (await Promise.all(chunk.map((id) => this.deps.loadState(id)))).filter(
-            (state): state is TransactionState => state !== undefined,
-          );
-      this.deliver(states);
+      this.deliver(await this.readStates(ids.slice(start, start + RESYNC_CHUNK)));
     }
   }
 
   /** Closes every socket (shutdown). */
   closeAll(code: number, reason: string): void {
-    for (const set of this.watchers.values()) {
-      for (const watcher of set) this.finish(watcher, code, reason);
+    for (const topic of this.topics.values()) {
+      for (const watch of topic.watches) this.finish(watch, code, reason);
     }
   }
 
-  /** ISO 8601 of the current millisecond, rendered once per millisecond. */
-  private now(): string {
-    const ms = this.deps.now?.().getTime() ?? Date.now();
-    if (ms !== this.clock.ms) this.clock = { ms, iso: new Date(ms).toISOString() };
-    return this.clock.iso;
+  private guard(watch: Watch, work: Promise<void>): Promise<void> {
+    return work.catch((error: unknown) => this.failed(watch, error));
   }
 
-  private freshness(): RenderedFreshness | undefined {
-    const current = this.deps.freshness?.();
-    if (!current) return undefined;
-    const cached = this.rendered;
-    if (
-      cached &&
-      cached.from.checkpoint === current.checkpoint &&
-      cached.from.timestamp?.getTime() === current.timestamp?.getTime()
-    ) {
-      return cached.wire;
+  private failed(watch: Watch, error: unknown): void {
+    this.deps.onError?.(error, watch.transactionId);
+    this.finish(watch, CloseCode.InternalError, 'Internal error', errorFrame('Internal error'));
+  }
+
+  /** The first read of a topic, batched with others: answers every socket that waits for it. */
+  private async readTopic(topic: Topic): Promise<void> {
+    let state: TransactionState | undefined;
+    let failure: unknown;
+    try {
+      state = await this.reads.load(topic.id);
+    } catch (error) {
+      failure = error;
     }
-    this.rendered = { from: current, wire: renderFreshness(current) };
-    return this.rendered.wire;
+    const waiting = topic.waiting ?? [];
+    topic.waiting = undefined;
+    if (state) remember(topic, state);
+    for (const watch of waiting) {
+      if (watch.closed) continue;
+      if (failure !== undefined) this.failed(watch, failure);
+      else if (!state) this.notFound(watch);
+      else this.sendSnapshot(watch, state);
+    }
   }
 
-  private guard(watcher: Watcher, work: Promise<void>): Promise<void> {
-    return work.catch((error: unknown) => {
-      this.deps.onError?.(error, watcher.transactionId);
-      this.finish(watcher, CloseCode.InternalError, 'Internal error', 'Internal error');
-    });
-  }
-
-  private async sendSnapshot(watcher: Watcher): Promise<void> {
-    const state = await this.deps.loadState(watcher.transactionId);
-    if (watcher.closed) return;
-    if (!state) return this.notFound(watcher);
-    const message = toMessage(state, 'snapshot', this.now(), this.freshness());
-    // The snapshot sets the baseline, whatever version it has.
-    this.send(watcher, state, JSON.stringify(message));
-    this.flush(watcher);
+  /** The snapshot sets the baseline, whatever version it has; then what arrived meanwhile. */
+  private sendSnapshot(watch: Watch, state: TransactionState): void {
+    const message = toMessage(state, 'snapshot', this.stamps.now(), this.stamps.freshness());
+    this.send(watch, state, Frame.of(message));
+    this.flush(watch);
   }
 
   /** Resume: every transition after `since`, in order, then whatever arrives live. */
-  private async sendHistory(watcher: Watcher, since: number): Promise<void> {
-    if (!this.deps.loadHistory) return this.sendSnapshot(watcher);
+  private async sendHistory(watch: Watch, since: number): Promise<void> {
     const [state, history] = await Promise.all([
-      this.deps.loadState(watcher.transactionId),
-      this.deps.loadHistory(watcher.transactionId, since),
+      this.deps.loadState(watch.transactionId),
+      this.deps.loadHistory?.(watch.transactionId, since),
     ]);
-    if (watcher.closed) return;
-    if (!state) return this.notFound(watcher);
+    if (state) remember(watch.topic, state);
+    if (watch.closed) return;
+    if (!state) return this.notFound(watch);
+    // Without the log a resume can only start over from the current state.
+    if (!history) return this.sendSnapshot(watch, state);
     if (since > state.version) {
       const message = `since=${since} is ahead of this transaction (version ${state.version})`;
-      this.finish(watcher, CloseCode.BadRequest, 'Invalid since', message);
+      this.finish(watch, CloseCode.BadRequest, 'Invalid since', errorFrame(message));
       return;
     }
-    this.replay(watcher, history);
+    this.replay(watch, history);
     // Already terminal and fully known to the client: nothing more will ever come.
-    if (!watcher.closed && isTerminalStatus(state.status) && watcher.lastVersion >= state.version) {
-      this.finish(watcher, CloseCode.Normal, `Transaction ${state.status}`);
+    if (!watch.closed && isTerminalStatus(state.status) && watch.lastVersion >= state.version) {
+      this.finish(watch, CloseCode.Normal, `Transaction ${state.status}`);
       return;
     }
-    this.flush(watcher);
+    this.flush(watch);
   }
 
   /** A notification went missing: fetch what the socket lacks from the log, then go on. */
-  private async catchUp(watcher: Watcher): Promise<void> {
-    const history = await this.deps.loadHistory?.(watcher.transactionId, watcher.lastVersion);
-    if (watcher.closed) return;
-    this.replay(watcher, history ?? []);
-    this.flush(watcher);
+  private async catchUp(watch: Watch): Promise<void> {
+    const history = await this.deps.loadHistory?.(watch.transactionId, watch.lastVersion);
+    if (watch.closed) return;
+    this.replay(watch, history ?? []);
+    this.flush(watch);
   }
 
-  private replay(watcher: Watcher, history: HistoryEntry[]): void {
-    const pushedAt = this.now();
-    const freshness = this.freshness();
+  private replay(watch: Watch, history: HistoryEntry[]): void {
+    const pushedAt = this.stamps.now();
+    const freshness = this.stamps.freshness();
     for (const entry of history) {
-      if (watcher.closed) return;
-      if (entry.version !== watcher.lastVersion + 1) continue;
-      this.send(watcher, entry, JSON.stringify(historyMessage(entry, pushedAt, freshness)));
+      if (watch.closed) return;
+      if (entry.version !== watch.lastVersion + 1) continue;
+      this.send(watch, entry, Frame.of(historyMessage(entry, pushedAt, freshness)));
     }
   }
 
   /** Ends a load: what arrived meanwhile goes through the gate, oldest version first. */
-  private flush(watcher: Watcher): void {
-    const buffered = watcher.buffer;
-    watcher.buffer = undefined;
-    if (!buffered || buffered.length === 0) return;
-    buffered.sort((a, b) => a.version - b.version);
-    const pushedAt = this.now();
-    const freshness = this.freshness();
-    for (const state of buffered) {
-      const frame = JSON.stringify(toMessage(state, 'live', pushedAt, freshness));
-      this.offer(watcher, state, frame);
+  private flush(watch: Watch): void {
+    const buffered = watch.buffer;
+    watch.buffer = undefined;
+    if (buffered && buffered.length > 0) {
+      buffered.sort((a, b) => a.version - b.version);
+      const pushedAt = this.stamps.now();
+      const freshness = this.stamps.freshness();
+      for (const state of buffered) {
+        const frame = Frame.of(toMessage(state, 'live', pushedAt, freshness));
+        this.offer(watch, state, frame);
+      }
     }
+    if (!watch.buffer) watch.idle();
   }
 
   /** True when the frame was sent now (not dropped, buffered or left to a catch-up). */
-  private offer(watcher: Watcher, state: TransactionState, frame: string): boolean {
-    if (watcher.closed || state.version <= watcher.lastVersion) return false;
-    if (watcher.buffer) {
-      watcher.buffer.push(state);
+  private offer(watch: Watch, state: TransactionState, frame: Frame): boolean {
+    if (watch.closed || state.version <= watch.lastVersion) return false;
+    if (watch.buffer) {
+      watch.buffer.push(state);
       return false;
     }
-    if (state.version > watcher.lastVersion + 1 && this.deps.loadHistory) {
-      watcher.buffer = [state];
-      void this.guard(watcher, this.catchUp(watcher));
+    if (state.version > watch.lastVersion + 1 && this.deps.loadHistory) {
+      watch.buffer = [state];
+      void this.guard(watch, this.catchUp(watch));
       return false;
     }
-    this.send(watcher, state, frame);
+    this.send(watch, state, frame);
     return true;
   }
 
-  private send(watcher: Watcher, state: TransactionState, frame: string): void {
-    watcher.lastVersion = state.version;
-    watcher.socket.send(frame);
+  private send(watch: Watch, state: TransactionState, frame: Frame): void {
+    watch.lastVersion = state.version;
     if (isTerminalStatus(state.status)) {
-      this.finish(watcher, CloseCode.Normal, `Transaction ${state.status}`);
+      this.finish(watch, CloseCode.Normal, `Transaction ${state.status}`, frame);
+    } else {
+      watch.socket.sendFrame(frame);
     }
   }
 
-  private notFound(watcher: Watcher): void {
+  private notFound(watch: Watch): void {
     const message = 'Transaction not found';
-    this.finish(watcher, CloseCode.NotFound, message, message);
+    this.finish(watch, CloseCode.NotFound, message, errorFrame(message));
   }
 
-  /** Optionally sends an error message, closes, and forgets the socket. */
-  private finish(watcher: Watcher, code: number, reason: string, errorMessage?: string): void {
-    if (watcher.closed) return;
-    if (errorMessage) watcher.socket.send(errorFrame(errorMessage));
-    this.forget(watcher);
-    watcher.socket.close(code, reason);
+  /** Closes and forgets the socket, after a last frame when there is one. */
+  private finish(watch: Watch, code: number, reason: string, lastFrame?: Frame): void {
+    if (watch.closed) return;
+    this.forget(watch);
+    if (lastFrame === undefined) watch.socket.closeWith(code, reason);
+    else watch.socket.sendFinalFrame(lastFrame, code, reason);
   }
 
-  private forget(watcher: Watcher): void {
-    if (watcher.closed) return;
-    watcher.closed = true;
-    watcher.buffer = undefined;
+  private forget(watch: Watch): void {
+    if (watch.closed) return;
+    watch.closed = true;
+    watch.buffer = undefined;
     this.socketCount--;
-    const set = this.watchers.get(watcher.transactionId);
-    if (!set) return;
-    set.delete(watcher);
-    if (set.size === 0) this.watchers.delete(watcher.transactionId);
+    const topic = watch.topic;
+    topic.watches.delete(watch);
+    // The last socket gone: so is what the hub knew of the transaction (a new one reads again).
+    if (topic.watches.size === 0 && this.topics.get(topic.id) === topic)
+      this.topics.delete(topic.id);
+    watch.idle();
   }
+}
+
+/** Keeps the newest state: a read can answer after a transition that was delivered meanwhile. */
+function remember(topic: Topic, state: TransactionState): void {
+  if (!topic.state || state.version > topic.state.version) topic.state = state;
 }

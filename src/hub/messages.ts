@@ -13,11 +13,52 @@ export interface RenderedFreshness {
   indexedCheckpointTimestamp: string | null;
 }
 
-export function renderFreshness(freshness: Freshness): RenderedFreshness {
+function renderFreshness(freshness: Freshness): RenderedFreshness {
   return {
     indexedCheckpoint: freshness.checkpoint.toString(),
     indexedCheckpointTimestamp: freshness.timestamp?.toISOString() ?? null,
   };
+}
+
+/**
+ * What every message of a moment shares, rendered once rather than per message: `pushedAt`
+ * once per millisecond, the freshness fields once per indexed checkpoint.
+ */
+export class Stamps {
+  private clock = { ms: 0, iso: '' };
+  private rendered: { from: Freshness; wire: RenderedFreshness } | undefined;
+
+  constructor(
+    private readonly clockSource: (() => Date) | undefined,
+    private readonly freshnessSource: (() => Freshness | undefined) | undefined,
+  ) {}
+
+  /** The millisecond `now()` last rendered. */
+  get nowMs(): number {
+    return this.clock.ms;
+  }
+
+  /** ISO 8601 of the current millisecond. */
+  now(): string {
+    const ms = this.clockSource?.().getTime() ?? Date.now();
+    if (ms !== this.clock.ms) this.clock = { ms, iso: new Date(ms).toISOString() };
+    return this.clock.iso;
+  }
+
+  freshness(): RenderedFreshness | undefined {
+    const current = this.freshnessSource?.();
+    if (!current) return undefined;
+    const cached = this.rendered;
+    if (
+      cached &&
+      cached.from.checkpoint === current.checkpoint &&
+      cached.from.timestamp?.getTime() === current.timestamp?.getTime()
+    ) {
+      return cached.wire;
+    }
+    this.rendered = { from: current, wire: renderFreshness(current) };
+    return this.rendered.wire;
+  }
 }
 
 /**
@@ -64,7 +105,23 @@ export function historyMessage(
   return toMessage(entry, entry.event === 'created' ? 'snapshot' : 'live', pushedAt, freshness);
 }
 
-export function errorFrame(message: string): string {
-  const frame: ErrorMessage = { type: 'error', message };
-  return JSON.stringify(frame);
+/**
+ * One outgoing message, serialised once however many sockets it goes to. A transport may keep
+ * its own encoding of it in `encoded` (the WebSocket frame bytes), also made once.
+ */
+export class Frame {
+  encoded: Uint8Array | undefined = undefined;
+
+  constructor(
+    readonly type: 'status' | 'settlement' | 'error',
+    readonly text: string,
+  ) {}
+
+  static of(message: StatusMessage | SettlementMessage | ErrorMessage): Frame {
+    return new Frame(message.type, JSON.stringify(message));
+  }
+}
+
+export function errorFrame(message: string): Frame {
+  return Frame.of({ type: 'error', message });
 }

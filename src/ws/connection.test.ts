@@ -1,54 +1,92 @@
-import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { WebSocket } from 'ws';
+import { Frame } from '../hub/index.js';
 import { createMetrics } from '../metrics/index.js';
 import { Connection } from './connection.js';
 
-/** The parts of a ws WebSocket a Connection uses, with a send buffer the test controls. */
-class FakeWs extends EventEmitter {
-  readonly OPEN = 1;
-  readyState = 1;
-  bufferedAmount = 0;
-  readonly sent: string[] = [];
-  pings = 0;
-  closedWith: [number, string] | undefined;
-  terminated = false;
-  send(frame: string): void {
-    this.sent.push(frame);
-  }
-  close(code: number, reason: string): void {
-    this.closedWith = [code, reason];
-    this.readyState = 2;
-  }
-  ping(): void {
-    this.pings++;
-  }
-  terminate(): void {
-    this.terminated = true;
-    this.readyState = 2;
-  }
-}
-
 const POLICY = { maxBufferedBytes: 1000, maxClientFramesPerWindow: 3, clientFrameWindowMs: 10_000 };
 
+const status = () =>
+  Frame.of({
+    type: 'status',
+    transactionId: 't',
+    status: 'pending',
+    suiTxDigest: null,
+    version: 1,
+    pushedAt: 'now',
+  });
+
+/** A frame as a client sends it: masked (here with a zero mask, which leaves the payload). */
+function clientFrame(opcode: number, payload = ''): Buffer {
+  const data = Buffer.from(payload);
+  return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | data.length, 0, 0, 0, 0]), data]);
+}
+
+/** The server frames written so far: [opcode, payload text]. */
+function framesIn(bytes: Buffer): [number, string][] {
+  const frames: [number, string][] = [];
+  for (let offset = 0; offset < bytes.length;) {
+    const opcode = (bytes[offset] as number) & 0x0f;
+    const length = (bytes[offset + 1] as number) & 0x7f; // test frames are short
+    const payload = bytes.subarray(offset + 2, offset + 2 + length);
+    frames.push([
+      opcode,
+      opcode === 8 ? `${payload.readUInt16BE(0)} ${payload.subarray(2)}` : String(payload),
+    ]);
+    offset += 2 + length;
+  }
+  return frames;
+}
+
+/**
+ * A real ws WebSocket (a Connection) over an in-memory stream standing in for the TCP socket:
+ * what the server writes is collected, and what a client would send is pushed in.
+ */
 function connection() {
-  const ws = new FakeWs();
+  const written: Buffer[] = [];
+  const stream = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, done) {
+      written.push(chunk);
+      done();
+    },
+  });
+  // As ws's server builds it: new WebSocket(null, undefined, serverOptions).
+  const Server = Connection as unknown as new (a: null, p: undefined, o: object) => Connection;
+  const socket = new Server(null, undefined, { autoPong: true });
+  (socket as unknown as { setSocket(...args: unknown[]): void }).setSocket(
+    stream,
+    Buffer.alloc(0),
+    {
+      maxPayload: 128,
+      skipUTF8Validation: false,
+      allowSynchronousEvents: true,
+    },
+  );
   const metrics = createMetrics({
     openSockets: () => 0,
     socketsByState: () => ({ loading: 0, live: 0 }),
     indexer: () => undefined,
   });
   const closed = vi.fn();
-  const socket = new Connection(
-    ws as unknown as WebSocket,
-    POLICY,
+  socket.attach({ policy: POLICY, metrics, logger: pino({ level: 'silent' }), onClosed: closed });
+  return {
+    socket,
+    stream,
     metrics,
-    pino({ level: 'silent' }),
     closed,
-  );
-  return { ws, socket, metrics, closed };
+    frames: () => framesIn(Buffer.concat(written)),
+    /** A frame from the client, once ws has read it. */
+    receive: async (frame: Buffer) => {
+      stream.push(frame);
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
 }
+
+const closeCodes = async (metrics: ReturnType<typeof connection>['metrics']) =>
+  (await metrics.wsCloses.get()).values.map((v) => [v.labels.code, v.value]);
 
 describe('Connection', () => {
   afterEach(() => {
@@ -57,82 +95,96 @@ describe('Connection', () => {
 
   describe('backpressure', () => {
     it('sends while the buffer is at most maxBufferedBytes', () => {
-      const { ws, socket } = connection();
-      ws.bufferedAmount = 1000;
-      socket.send('{"type":"status"}');
-      expect(ws.sent).toEqual(['{"type":"status"}']);
-      expect(ws.closedWith).toBeUndefined();
+      const { socket, frames } = connection();
+      Object.defineProperty(socket, 'bufferedAmount', { value: 1000 });
+      socket.sendFrame(status());
+      expect(frames()).toEqual([[1, status().text]]);
     });
 
     it('drops the frame and closes with 1013 when a send finds more than maxBufferedBytes queued', () => {
-      const { ws, socket } = connection();
-      ws.bufferedAmount = 1001;
-      socket.send('{"type":"status"}');
-      expect(ws.sent).toEqual([]);
-      expect(ws.closedWith).toEqual([1013, 'Reading too slowly']);
-      socket.send('{"type":"status"}');
-      expect(ws.sent).toEqual([]); // nothing is queued once closing
+      const { socket, frames } = connection();
+      Object.defineProperty(socket, 'bufferedAmount', { value: 1001 });
+      socket.sendFrame(status());
+      expect(frames()).toEqual([[8, '1013 Reading too slowly']]);
+      socket.sendFrame(status());
+      expect(frames()).toHaveLength(1); // nothing is queued once closing
     });
   });
 
+  it('sends a final frame at once and its close frame on the next turn', async () => {
+    const { socket, frames } = connection();
+    socket.sendFinalFrame(status(), 1000, 'Transaction settled');
+    expect(frames()).toEqual([[1, status().text]]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(frames()).toEqual([
+      [1, status().text],
+      [8, '1000 Transaction settled'],
+    ]);
+  });
+
   describe('heartbeat', () => {
-    it('pings, and terminates at the next sweep when no pong came back', () => {
-      const { ws, socket, metrics } = connection();
+    it('pings, and terminates at the next sweep when no pong came back', async () => {
+      const { socket, stream, metrics, frames, receive, closed } = connection();
       expect(socket.heartbeat()).toBe(true);
-      expect(ws.pings).toBe(1);
-      ws.emit('pong');
+      await receive(clientFrame(0xa));
       expect(socket.heartbeat()).toBe(true);
-      expect(ws.pings).toBe(2);
+      expect(frames().filter(([opcode]) => opcode === 9)).toHaveLength(2);
       expect(socket.heartbeat()).toBe(false);
-      expect(ws.terminated).toBe(true);
+      expect(stream.destroyed).toBe(true);
       expect(socket.heartbeat()).toBe(true); // counted once
-      ws.emit('close', 1006);
-      return expect(
-        metrics.wsCloses.get().then(({ values }) => values.map((v) => [v.labels.code, v.value])),
-      ).resolves.toEqual([['1006', 1]]);
+      await vi.waitFor(() => expect(closed).toHaveBeenCalledWith(socket));
+      expect(await closeCodes(metrics)).toEqual([['1006', 1]]);
     });
 
     it('terminates a socket stuck closing since the previous sweep, keeping its close code', async () => {
-      const { ws, socket, metrics, closed } = connection();
-      socket.close(1013, 'Reading too slowly');
+      const { socket, metrics, frames, closed } = connection();
+      socket.closeWith(1013, 'Reading too slowly');
       socket.heartbeat(); // no ping: not open
-      expect(ws.pings).toBe(0);
+      expect(frames().filter(([opcode]) => opcode === 9)).toHaveLength(0);
       expect(socket.heartbeat()).toBe(false);
-      ws.emit('close', 1006);
-      const { values } = await metrics.wsCloses.get();
-      expect(values.map((v) => [v.labels.code, v.value])).toEqual([['1013', 1]]);
-      expect(closed).toHaveBeenCalledWith(socket);
+      await vi.waitFor(() => expect(closed).toHaveBeenCalledWith(socket));
+      expect(await closeCodes(metrics)).toEqual([['1013', 1]]);
     });
   });
 
   describe('client frames', () => {
-    it('closes with 1008 after an error message past the limit within one window', () => {
-      vi.useFakeTimers();
-      const { ws } = connection();
-      for (let i = 0; i < 3; i++) ws.emit('message');
-      expect(ws.closedWith).toBeUndefined();
-      ws.emit('ping');
-      expect(ws.sent.map((frame) => JSON.parse(frame) as unknown)).toEqual([
-        { type: 'error', message: 'Too many frames: this socket is read-only, send nothing' },
+    it('closes with 1008 after an error message past the limit within one window', async () => {
+      const { frames, receive } = connection();
+      for (let i = 0; i < 3; i++) await receive(clientFrame(0x1, 'hi'));
+      expect(frames()).toEqual([]);
+      await receive(clientFrame(0x9));
+      expect(frames()).toEqual([
+        [10, ''], // ws answers the ping itself
+        [1, '{"type":"error","message":"Too many frames: this socket is read-only, send nothing"}'],
+        [8, '1008 Too many client frames'],
       ]);
-      expect(ws.closedWith).toEqual([1008, 'Too many client frames']);
     });
 
-    it('starts counting afresh in the next window', () => {
-      vi.useFakeTimers();
-      const { ws } = connection();
-      for (let i = 0; i < 3; i++) ws.emit('message');
+    it('starts counting afresh in the next window', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { frames, receive } = connection();
+      for (let i = 0; i < 3; i++) await receive(clientFrame(0x1, 'hi'));
       vi.advanceTimersByTime(10_000);
-      for (let i = 0; i < 3; i++) ws.emit('message');
-      expect(ws.closedWith).toBeUndefined();
+      for (let i = 0; i < 3; i++) await receive(clientFrame(0x1, 'hi'));
+      expect(frames()).toEqual([]);
     });
   });
 
   it('counts sent messages by type without parsing them', () => {
     const { socket, metrics } = connection();
-    socket.send('{"type":"status","version":1}');
-    socket.send('{"type":"settlement","version":2}');
+    socket.sendFrame(status());
+    socket.sendFrame(new Frame('settlement', '{"type":"settlement","version":2}'));
     socket.reject(4429, 'Too many', 'Too many connections');
     expect(metrics.messagesSent).toEqual({ status: 1, settlement: 1, error: 1 });
+  });
+
+  it('writes each frame once for every socket it goes to', () => {
+    const [a, b] = [connection(), connection()];
+    const frame = status();
+    a.socket.sendFrame(frame);
+    const encoded = frame.encoded;
+    b.socket.sendFrame(frame);
+    expect(frame.encoded).toBe(encoded);
+    expect(b.frames()).toEqual(a.frames());
   });
 });

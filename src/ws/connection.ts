@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type { WebSocketLimits } from '../config/index.js';
-import { errorFrame, type HubSocket } from '../hub/index.js';
+import { errorFrame, type Frame, type HubSocket, type Watch } from '../hub/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { CloseCode } from '../wire/index.js';
+import { encodeTextFrame } from './frames.js';
 
 export type ConnectionMetrics = Pick<Metrics, 'messagesSent' | 'wsCloses'>;
 
@@ -12,14 +13,24 @@ type ConnectionPolicy = Pick<
   'maxBufferedBytes' | 'maxClientFramesPerWindow' | 'clientFrameWindowMs'
 >;
 
-// Every frame the hub renders starts with its type (JSON.stringify keeps insertion order).
-const STATUS_PREFIX = '{"type":"status"';
-const SETTLEMENT_PREFIX = '{"type":"settlement"';
-const ERROR_PREFIX = '{"type":"error"';
+/** What every connection of one endpoint shares: one object, not one copy per socket. */
+export interface ConnectionContext {
+  policy: ConnectionPolicy;
+  metrics: ConnectionMetrics;
+  logger: Logger;
+  /** Runs exactly once per connection, when it has ended, whoever ended it. */
+  onClosed(connection: Connection): void;
+}
+
+/** ws keeps the TCP socket here; frames built once are written to it directly (see send). */
+interface RawSocket {
+  write(data: Uint8Array): boolean;
+}
 
 /**
- * One accepted socket as the hub sees it (send, close, bufferedAmount), plus what protects the
- * node from it:
+ * One accepted socket: the ws WebSocket itself (ws builds it, `WebSocketServer({ WebSocket:
+ * Connection })`), as the hub sees it (sendFrame, sendFinalFrame, closeWith), plus what
+ * protects the node from it:
  *
  * - backpressure: a send that finds more than `maxBufferedBytes` still queued for this socket
  *   drops the frame and closes with 1013; nothing more is queued, so one slow reader holds at
@@ -29,17 +40,18 @@ const ERROR_PREFIX = '{"type":"error"';
  * - heartbeat: `heartbeat()` is called by the node's one sweep timer; a socket that has not
  *   answered the previous ping by the next sweep is terminated.
  *
- * The limits' counters (per IP, per transaction) are released in `onClosed`, which runs exactly
- * once, when the connection has ended, whoever ended it.
+ * There is one per open socket, so it is one object: no wrapper around the WebSocket, no
+ * listener closures. Its own events (pong, message, ping, error, close) are handled in `emit`
+ * rather than by listeners: a WebSocket with five listeners carries a property dictionary
+ * about 100 bytes larger than one with two.
  */
-export class Connection implements HubSocket {
+export class Connection extends WebSocket implements HubSocket {
   /** Counted against this address (released on close). */
   heldAddress: string | undefined;
-  /** Counted against this transaction (released on close). */
-  heldTransaction: string | undefined;
-  /** The hub's registration (dropped on close). */
-  unwatch: (() => void) | undefined;
+  /** The hub's registration (dropped on close); counted against its transaction meanwhile. */
+  watch: Watch | undefined;
 
+  private context: ConnectionContext | undefined;
   private alive = true;
   private terminated = false;
   /** The code this side closed with, reported by the closes metric instead of the peer's. */
@@ -47,58 +59,73 @@ export class Connection implements HubSocket {
   private framesInWindow = 0;
   private windowStartMs = 0;
 
-  constructor(
-    readonly ws: WebSocket,
-    private readonly policy: ConnectionPolicy,
-    private readonly metrics: ConnectionMetrics,
-    logger: Logger,
-    onClosed: (connection: Connection) => void,
-  ) {
-    ws.on('pong', () => {
-      this.alive = true;
-    });
-    ws.on('message', this.onClientFrame);
-    ws.on('ping', this.onClientFrame);
-    ws.on('error', (error: Error & { code?: string }) => {
-      this.closeCode ??= receiverCloseCode(error.code);
-      logger.debug({ err: error }, 'websocket error');
-    });
-    ws.on('close', (code) => {
-      metrics.wsCloses.inc({ code: String(this.closeCode ?? code) });
-      onClosed(this);
-    });
+  /** Called once, right after the upgrade, before any event can arrive. */
+  attach(context: ConnectionContext): void {
+    this.context = context;
   }
 
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const context = this.context;
+    if (!context) return super.emit(event, ...args);
+    switch (event) {
+      case 'pong':
+        this.alive = true;
+        return true;
+      case 'message':
+      case 'ping':
+        this.countClientFrame(context);
+        return true;
+      case 'error': {
+        const error = args[0] as Error & { code?: string };
+        this.closeCode ??= receiverCloseCode(error.code);
+        context.logger.debug({ err: error }, 'websocket error');
+        return true;
+      }
+      case 'close':
+        context.metrics.wsCloses.inc({ code: String(this.closeCode ?? (args[0] as number)) });
+        context.onClosed(this);
+        return true;
+      default:
+        return super.emit(event, ...args);
+    }
   }
 
-  send(frame: string): void {
-    const ws = this.ws;
-    if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > this.policy.maxBufferedBytes) {
+  /**
+   * Writes the frame's bytes, built once per frame for every socket it goes to (server frames
+   * are not masked, so they are the same bytes for everyone), straight to the TCP socket: ws
+   * only queues sends while compressing, which is off, so order with its own frames holds.
+   */
+  sendFrame(frame: Frame): void {
+    if (this.readyState !== WebSocket.OPEN || !this.context) return;
+    if (this.bufferedAmount > this.context.policy.maxBufferedBytes) {
       // No error message: it would queue behind what the client is not reading.
-      this.close(CloseCode.TryAgainLater, 'Reading too slowly');
+      this.closeWith(CloseCode.TryAgainLater, 'Reading too slowly');
       return;
     }
-    ws.send(frame);
-    const tally = this.metrics.messagesSent;
-    if (frame.startsWith(STATUS_PREFIX)) tally.status++;
-    else if (frame.startsWith(SETTLEMENT_PREFIX)) tally.settlement++;
-    else if (frame.startsWith(ERROR_PREFIX)) tally.error++;
+    const socket = (this as unknown as { _socket: RawSocket | null })._socket;
+    if (socket) socket.write((frame.encoded ??= encodeTextFrame(frame.text)));
+    this.context.metrics.messagesSent[frame.type]++;
   }
 
-  close(code: number, reason: string): void {
-    const ws = this.ws;
-    if (ws.readyState !== ws.OPEN) return;
+  /**
+   * The last frame now, the close frame once the current fan-out is over: every socket of a
+   * burst of terminal statuses gets its message before any of them costs a close handshake.
+   */
+  sendFinalFrame(frame: Frame, code: number, reason: string): void {
+    this.sendFrame(frame);
+    if (pendingCloses.push([this, code, reason]) === 1) setImmediate(closePending);
+  }
+
+  closeWith(code: number, reason: string): void {
+    if (this.readyState !== WebSocket.OPEN) return;
     this.closeCode = code;
-    ws.close(code, reason);
+    this.close(code, reason);
   }
 
-  /** The `error` message, then the close. */
+  /** The `error` message, then the close, at once (a connect refused by a limit). */
   reject(code: number, reason: string, message: string): void {
-    this.send(errorFrame(message));
-    this.close(code, reason);
+    this.sendFrame(errorFrame(message));
+    this.closeWith(code, reason);
   }
 
   /**
@@ -110,28 +137,37 @@ export class Connection implements HubSocket {
     if (!this.alive) {
       this.terminated = true;
       this.closeCode ??= 1006;
-      this.ws.terminate();
+      this.terminate();
       return false;
     }
     this.alive = false;
-    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+    if (this.readyState === WebSocket.OPEN) this.ping();
     return true;
   }
 
-  private readonly onClientFrame = (): void => {
+  private countClientFrame(context: ConnectionContext): void {
     const now = Date.now();
-    if (now - this.windowStartMs >= this.policy.clientFrameWindowMs) {
+    if (now - this.windowStartMs >= context.policy.clientFrameWindowMs) {
       this.windowStartMs = now;
       this.framesInWindow = 0;
     }
-    if (++this.framesInWindow > this.policy.maxClientFramesPerWindow) {
+    if (++this.framesInWindow > context.policy.maxClientFramesPerWindow) {
       this.reject(
         CloseCode.PolicyViolation,
         'Too many client frames',
         'Too many frames: this socket is read-only, send nothing',
       );
     }
-  };
+  }
+}
+
+/** Closes asked for by `sendFinalFrame`, done together one turn later. */
+const pendingCloses: [Connection, number, string][] = [];
+
+function closePending(): void {
+  for (const [connection, code, reason] of pendingCloses.splice(0)) {
+    connection.closeWith(code, reason);
+  }
 }
 
 /** The close code ws sends itself when the client's frames break a rule (e.g. 1009 too big). */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { WebSocketLimits } from '../config/index.js';
 import { AppError } from '../errors.js';
 import type { Hub } from '../hub/index.js';
@@ -13,8 +13,8 @@ import {
 } from '../limits/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { isTransactionId } from '../wire/index.js';
-import { Connection } from './connection.js';
-import { decodeSafely, parseVersion, refuseUpgrade, splitUrl } from './upgrade.js';
+import { Connection, type ConnectionContext } from './connection.js';
+import { decodeSafely, parseVersion, peerAddress, refuseUpgrade, splitUrl } from './upgrade.js';
 
 export { parseVersion } from './upgrade.js';
 
@@ -63,6 +63,11 @@ export interface WebSocketEndpoint {
 
 type RejectReason = 'path' | 'shutting_down' | 'origin' | 'upgrade_rate' | 'node_full';
 
+/** Until ws takes the socket over: one function for every socket, not a closure each. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
 /**
  * Read-only status sockets at /ws/transactions/:txId. Only that path upgrades; any other
  * upgrade request gets a plain HTTP 404 and never becomes a WebSocket.
@@ -79,7 +84,8 @@ type RejectReason = 'path' | 'shutting_down' | 'origin' | 'upgrade_rate' | 'node
 export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
   const { server, hub, logger, limits, addresses, metrics } = deps;
   // Compression costs ~200 KB per socket for frames of ~150 bytes: not worth it.
-  const wss = new WebSocketServer({
+  const wss = new WebSocketServer<typeof Connection>({
+    WebSocket: Connection,
     noServer: true,
     perMessageDeflate: false,
     maxPayload: MAX_CLIENT_FRAME_BYTES,
@@ -87,7 +93,6 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
   });
   const connections = new Set<Connection>();
   const perAddress = new ConnectionCounts();
-  const perTransaction = new ConnectionCounts();
   const upgrades = new RateLimiter(limits.upgradesPerMinutePerIp);
   const allowedOrigins = new Set(limits.allowedOrigins);
   let accepting = true;
@@ -100,7 +105,7 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
   };
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     const { path, query } = splitUrl(request.url);
     const match = WS_PATH.exec(path);
     if (!match) {
@@ -119,7 +124,7 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
       return refuse(socket, 'origin', new AppError('forbidden', 'Origin not allowed'));
     }
     const address = addresses.resolve(
-      request.socket.remoteAddress,
+      peerAddress(request.socket),
       request.headers['x-forwarded-for'],
     );
     const wait = upgrades.take(address);
@@ -140,26 +145,32 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
       return refuse(socket, 'node_full', error);
     }
     const rawId = decodeSafely(match[1] ?? '');
-    const since = query.get('since');
-    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, address, rawId, since));
+    const since = query === undefined ? null : new URLSearchParams(query).get('since');
+    // The 101 response and a snapshot the hub already has leave in one write, not two.
+    socket.cork();
+    wss.handleUpgrade(request, socket, head, (connection) => {
+      // ws handles the socket's errors from here on.
+      socket.removeListener('error', destroySocket);
+      onConnection(connection, address, rawId, since);
+    });
+    socket.uncork();
   };
 
   const onClosed = (connection: Connection) => {
     connections.delete(connection);
     if (connections.size === 0) onDrained?.();
     if (connection.heldAddress !== undefined) perAddress.release(connection.heldAddress);
-    if (connection.heldTransaction !== undefined)
-      perTransaction.release(connection.heldTransaction);
-    connection.unwatch?.();
+    connection.watch?.unwatch();
   };
+  const context: ConnectionContext = { policy: limits, metrics, logger, onClosed };
 
   const onConnection = (
-    ws: WebSocket,
+    connection: Connection,
     address: string,
     rawId: string | undefined,
     rawSince: string | null,
   ) => {
-    const connection = new Connection(ws, limits, metrics, logger, onClosed);
+    connection.attach(context);
     connections.add(connection);
     const fail = (error: AppError, reason: string, limit?: 'ip_limit' | 'transaction_limit') => {
       if (limit) metrics.wsConnectsRejected.inc({ reason: limit });
@@ -187,11 +198,11 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
       return fail(error, 'Invalid since');
     }
     const transactionId = rawId.toLowerCase();
-    if (!perTransaction.tryAcquire(transactionId, limits.maxSocketsPerTransaction)) {
+    // The hub's own count of a transaction's sockets is the per-transaction limit's.
+    if (hub.watchersOf(transactionId) >= limits.maxSocketsPerTransaction) {
       return tooMany('transaction_limit', 'to this transaction', limits.maxSocketsPerTransaction);
     }
-    connection.heldTransaction = transactionId;
-    connection.unwatch = hub.watch(transactionId, connection, since).unwatch;
+    connection.watch = hub.watch(transactionId, connection, since);
   };
 
   // One timer per node, whatever the number of sockets.
@@ -208,13 +219,13 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
       clearInterval(heartbeat);
       hub.closeAll(code, reason);
       // Sockets the hub does not know (being refused) close too.
-      for (const connection of connections) connection.close(code, reason);
+      for (const connection of connections) connection.closeWith(code, reason);
     },
     drain(graceMs) {
       if (connections.size === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          for (const connection of connections) connection.ws.terminate();
+          for (const connection of connections) connection.terminate();
         }, graceMs);
         onDrained = () => {
           clearTimeout(timer);
@@ -227,8 +238,8 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
       sockets: connections.size,
       addressSlots: perAddress.total,
       addresses: perAddress.keys,
-      transactionSlots: perTransaction.total,
-      transactions: perTransaction.keys,
+      transactionSlots: hub.openSockets,
+      transactions: hub.watchedTransactions,
     }),
   };
 }
