@@ -9,16 +9,18 @@ import type { TransactionState } from '../src/store/index.js';
 import type { Row } from './report.js';
 
 class NullSocket implements HubSocket {
-  bufferedAmount = 0;
   sent = 0;
-  send(): void {
+  sendFrame(): void {
     this.sent++;
   }
-  close(): void {}
+  sendFinalFrame(): void {
+    this.sent++;
+  }
+  closeWith(): void {}
 }
 
 export interface HubLike {
-  watch(transactionId: string, socket: HubSocket): { ready: Promise<void> };
+  watch(transactionId: string, socket: HubSocket): { readonly ready: Promise<void> };
   deliver(states: readonly TransactionState[]): void;
 }
 

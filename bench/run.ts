@@ -7,6 +7,7 @@ import path from 'node:path';
 import { format } from 'prettier';
 import { PROJECT_ROOT } from '../src/config/index.js';
 import type { DatabaseLocation } from '../src/store/index.js';
+import { compareSuite } from './compare/suite.js';
 import { currentHub, hubFigures } from './hub.js';
 import { busLatency } from './bus.js';
 import { checkpointToClient, indexerThroughput } from './indexer.js';
@@ -27,7 +28,8 @@ async function locations(): Promise<{ location: DatabaseLocation; drop: () => Pr
   return list;
 }
 
-const SUITES: Record<string, { title: string; run: () => Promise<Row[]> }> = {
+/** A suite returns rows for the plain table, or its own Markdown (compare's side-by-side tables). */
+const SUITES: Record<string, { title: string; run: () => Promise<Row[] | string> }> = {
   hub: {
     title: 'Hub, in memory',
     run: () => hubFigures('current', currentHub),
@@ -48,6 +50,10 @@ const SUITES: Record<string, { title: string; run: () => Promise<Row[]> }> = {
   bus: {
     title: 'Cross-node delivery (issue 4)',
     run: () => busLatency(500, 10),
+  },
+  compare: {
+    title: 'Service and reference design, side by side (issue 7)',
+    run: () => compareSuite(),
   },
 };
 
@@ -76,9 +82,10 @@ const requested = process.argv.slice(2).filter((arg) => arg !== '--');
 for (const name of requested.length > 0 ? requested : Object.keys(SUITES)) {
   const suite = SUITES[name];
   if (!suite) throw new Error(`unknown suite ${name}; known: ${Object.keys(SUITES).join(', ')}`);
-  const rows = await suite.run();
-  const body = `Measured on ${machine()}; reproduce with \`npm run bench -- ${name}\`.\n\n${table(rows)}\n`;
-  console.log(`\n${suite.title}\n${table(rows)}`);
+  const result = await suite.run();
+  const text = typeof result === 'string' ? result : table(result);
+  const body = `Measured on ${machine()}; reproduce with \`npm run bench -- ${name}\`.\n\n${text}\n`;
+  console.log(`\n${suite.title}\n${text}`);
   await writeSection(suite.title, body);
 }
 process.exit(0);

@@ -1,0 +1,138 @@
+/**
+ * `npm run bench -- compare` (issue 7): the service side by side with the seed's reference
+ * design, measured with the same load generator on loopback.
+ *
+ * One scenario per system and scale: T transactions with two sockets each (S = 2T), opened in
+ * two passes (one socket per transaction, then the second: half the connects find their
+ * transaction already watched); then, at rest, server memory; then N settlements at once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LoadGenerators } from '../load/index.js';
+import { cpuSeconds, measureMemory } from '../load/processes.js';
+import { percentile } from '../report.js';
+import type { BenchSystem } from './systems.js';
+
+export interface ScenarioFigures {
+  system: string;
+  sockets: number;
+  processes: number;
+  connectsPerSecond: number;
+  connectP50Ms: number;
+  connectP99Ms: number;
+  /** Server CPU time (all its processes) per connect, and the load generator's. */
+  serverCpuPerConnectUs: number;
+  generatorCpuPerConnectUs: number;
+  failed: number;
+  /** Server CPU while the sockets sit idle (heartbeats, timers, the indexer's polling). */
+  idleCpuPercent: number;
+  rssPerSocketBytes: number;
+  heapPerSocketBytes: number;
+  fanOut: {
+    settlements: number;
+    delivered: number;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    /** Server CPU time from the settle until the last message arrived, per message. */
+    serverCpuPerMessageUs: number;
+  };
+}
+
+export interface ScenarioOptions {
+  sockets: number;
+  settlements: number;
+  /** Connects in flight at once across every generator. */
+  window: number;
+}
+
+/** Sockets at rest before memory is measured; the server's CPU meanwhile is its idle load. */
+const IDLE_MS = 3000;
+
+/** Sockets opened before the measured ones (not in the connect and memory figures). */
+const WARM_UP_SHARE = 0.1;
+
+/** Lets the servers finish what the last step started (closing handshakes, timers). */
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runScenario(
+  system: BenchSystem,
+  options: ScenarioOptions,
+): Promise<ScenarioFigures> {
+  const transactions = options.sockets / 2;
+  const ids = await system.create(transactions);
+  // Creating them churned memory the sockets would then reuse: measure from a fresh start.
+  await system.restart?.();
+  const generators = await LoadGenerators.start(options.sockets);
+  try {
+    const urls = [...ids, ...ids].map((id) => system.url(id));
+    // The first sockets compile code and size tables once: measured from after them.
+    const warmUp = Math.round(options.sockets * WARM_UP_SHARE);
+    await generators.connect(urls.slice(0, warmUp), options.window, options.sockets);
+    await settle(1000);
+    const before = await measureMemory(system.roots());
+    // Profiles (BENCH_CPU_PROF) share this monotonic clock in µs: these mark the phases in them.
+    const mark = (phase: string) => {
+      if (process.env.BENCH_CPU_PROF)
+        console.log(`phase ${phase} ${process.hrtime.bigint() / 1000n}`);
+    };
+    mark('connect');
+    const cpuBefore = cpuSeconds(system.roots());
+    const generatorCpuBefore = cpuSeconds(generators.pids);
+    const connected = await generators.connect(urls.slice(warmUp), options.window, options.sockets);
+    const serverCpu = cpuSeconds(system.roots()) - cpuBefore;
+    const generatorCpu = cpuSeconds(generators.pids) - generatorCpuBefore;
+    mark('connected');
+    if (connected.failed > 0) {
+      console.warn(`${system.label}: ${connected.failed} sockets failed`, connected.errors);
+    }
+    const idleCpuBefore = cpuSeconds(system.roots());
+    await settle(IDLE_MS);
+    const idleCpu = cpuSeconds(system.roots()) - idleCpuBefore;
+    const after = await measureMemory(system.roots());
+
+    // Settling transaction i notifies sockets i and T + i.
+    const settled = ids.slice(0, options.settlements);
+    const expected = settled.flatMap((_, i) => [i, transactions + i]);
+    const collecting = generators.collect(expected, 60_000);
+    const fanOutCpuBefore = cpuSeconds(system.roots());
+    mark('settle');
+    await system.settle(settled);
+    const received = (await collecting).filter((item) => item.type === 'settlement');
+    const fanOutCpu = cpuSeconds(system.roots()) - fanOutCpuBefore;
+    mark('received');
+    const startedAt = await system.startTimes(received);
+    const latencies = received.map((item) => item.at - (startedAt.get(item.transactionId) ?? NaN));
+    return {
+      system: system.label,
+      sockets: options.sockets,
+      processes: after.processes,
+      connectsPerSecond: connected.perSecond,
+      connectP50Ms: percentile(connected.firstMessageMs, 50),
+      connectP99Ms: percentile(connected.firstMessageMs, 99),
+      serverCpuPerConnectUs: (serverCpu / connected.opened) * 1e6,
+      generatorCpuPerConnectUs: (generatorCpu / connected.opened) * 1e6,
+      failed: connected.failed,
+      idleCpuPercent: (idleCpu / (IDLE_MS / 1000)) * 100,
+      rssPerSocketBytes: (after.rssBytes - before.rssBytes) / connected.opened,
+      heapPerSocketBytes: (after.heapUsedBytes - before.heapUsedBytes) / connected.opened,
+      fanOut: {
+        settlements: settled.length,
+        delivered: received.length,
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        maxMs: Math.max(...latencies),
+        serverCpuPerMessageUs: (fanOutCpu / Math.max(1, received.length)) * 1e6,
+      },
+    };
+  } finally {
+    await generators.close();
+  }
+}
+
+/** A fresh folder for an embedded database, removed by `cleanup`. */
+export function scratchDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-compare-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
