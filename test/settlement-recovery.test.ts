@@ -58,6 +58,9 @@ describe('an event delivered twice', () => {
       const merchant = await insertMerchant(store);
       const proposal = newProposal(merchant, { coinType: `0x${'0'.repeat(63)}2::sui::SUI` });
       await store.proposals.create(proposal);
+      // A fresh chain is followed from its tip: pay only once the indexer holds a position, or a
+      // slow start (a loaded machine) would place the payment behind it.
+      await waitFor(() => indexer.status().checkpoint !== undefined, 'the indexer to start');
       await chain.pay({
         intentHash: proposal.intentHash,
         merchant: proposal.merchantSuiAddress,
