@@ -27,7 +27,7 @@
  */
 import type { HistoryEntry, TransactionState } from '../store/index.js';
 import { CloseCode, isTerminalStatus } from '../wire/index.js';
-import { BatchedReads, statesReader, type ReadStates } from './loads.js';
+import { BatchedReads, statesReader, type BatchResult, type ReadStates } from './loads.js';
 import {
   errorFrame,
   Frame,
@@ -66,14 +66,20 @@ const RESYNC_CHUNK = 500;
 export class Hub {
   private readonly topics = new Map<string, Topic>();
   private readonly readStates: ReadStates;
-  private readonly reads: BatchedReads;
+  private readonly reads: BatchedReads<Topic>;
   private readonly forgetWatch = (watch: Watch) => this.forget(watch);
   private readonly stamps: Stamps;
   private socketCount = 0;
 
   constructor(private readonly deps: HubDeps) {
     this.readStates = statesReader((id) => deps.loadState(id), deps.loadStates?.bind(deps));
-    this.reads = new BatchedReads(this.readStates, deps.minReadIntervalMs);
+    this.reads = new BatchedReads<Topic>(
+      this.readStates,
+      (topics, result) => {
+        for (const topic of topics) this.answerWaiting(topic, result);
+      },
+      deps.minReadIntervalMs,
+    );
     this.stamps = new Stamps(deps.now, deps.freshness);
   }
 
@@ -123,7 +129,7 @@ export class Hub {
       topic.waiting.push(watch);
     } else {
       topic.waiting = [watch];
-      void this.readTopic(topic);
+      this.reads.load(topic);
     }
     return watch;
   }
@@ -172,21 +178,15 @@ export class Hub {
     this.finish(watch, CloseCode.InternalError, 'Internal error', errorFrame('Internal error'));
   }
 
-  /** The first read of a topic, batched with others: answers every socket that waits for it. */
-  private async readTopic(topic: Topic): Promise<void> {
-    let state: TransactionState | undefined;
-    let failure: unknown;
-    try {
-      state = await this.reads.load(topic.id);
-    } catch (error) {
-      failure = error;
-    }
+  /** The first read of a topic is back: answers every socket that waits for it. */
+  private answerWaiting(topic: Topic, result: BatchResult): void {
+    const state = result instanceof Error ? undefined : result.get(topic.id);
     const waiting = topic.waiting ?? [];
     topic.waiting = undefined;
     if (state) remember(topic, state);
     for (const watch of waiting) {
       if (watch.closed) continue;
-      if (failure !== undefined) this.failed(watch, failure);
+      if (result instanceof Error) this.failed(watch, result);
       else if (!state) this.notFound(watch);
       else this.sendSnapshot(watch, state);
     }
