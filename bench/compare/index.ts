@@ -50,8 +50,17 @@ export interface ScenarioOptions {
 /** Sockets at rest before memory is measured; the server's CPU meanwhile is its idle load. */
 const IDLE_MS = 3000;
 
-/** Sockets opened before the measured ones (not in the connect and memory figures). */
-const WARM_UP_SHARE = 0.1;
+/** Sockets on other transactions opened first, as a share of the measured ones. */
+const WARM_UP_SHARE = 0.2;
+
+function warmUpTransactions(sockets: number): number {
+  return Math.round((sockets * WARM_UP_SHARE) / 2);
+}
+
+/** Every socket a scenario opens, the warm-up's included. */
+export function totalSockets(sockets: number): number {
+  return sockets + 2 * warmUpTransactions(sockets);
+}
 
 /** Lets the servers finish what the last step started (closing handshakes, timers). */
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -61,15 +70,22 @@ export async function runScenario(
   options: ScenarioOptions,
 ): Promise<ScenarioFigures> {
   const transactions = options.sockets / 2;
-  const ids = await system.create(transactions);
+  const warmUp = warmUpTransactions(options.sockets);
+  const created = await system.create(warmUp + transactions);
+  const ids = created.slice(warmUp);
   // Creating them churned memory the sockets would then reuse: measure from a fresh start.
   await system.restart?.();
-  const generators = await LoadGenerators.start(options.sockets);
+  const total = totalSockets(options.sockets);
+  const generators = await LoadGenerators.start(total);
   try {
-    const urls = [...ids, ...ids].map((id) => system.url(id));
-    // The first sockets compile code and size tables once: measured from after them.
-    const warmUp = Math.round(options.sockets * WARM_UP_SHARE);
-    await generators.connect(urls.slice(0, warmUp), options.window, options.sockets);
+    // Other transactions, the same way: code is compiled (JavaScript and WebAssembly) and
+    // tables sized before the measured sockets, whose figures are then the steady state's.
+    const warm = created.slice(0, warmUp);
+    await generators.connect(
+      [...warm, ...warm].map((id) => system.url(id)),
+      options.window,
+      total,
+    );
     await settle(1000);
     const before = await measureMemory(system.roots());
     // Profiles (BENCH_CPU_PROF) share this monotonic clock in µs: these mark the phases in them.
@@ -80,7 +96,8 @@ export async function runScenario(
     mark('connect');
     const cpuBefore = cpuSeconds(system.roots());
     const generatorCpuBefore = cpuSeconds(generators.pids);
-    const connected = await generators.connect(urls.slice(warmUp), options.window, options.sockets);
+    const urls = [...ids, ...ids].map((id) => system.url(id));
+    const connected = await generators.connect(urls, options.window, total);
     const serverCpu = cpuSeconds(system.roots()) - cpuBefore;
     const generatorCpu = cpuSeconds(generators.pids) - generatorCpuBefore;
     mark('connected');
@@ -92,9 +109,10 @@ export async function runScenario(
     const idleCpu = cpuSeconds(system.roots()) - idleCpuBefore;
     const after = await measureMemory(system.roots());
 
-    // Settling transaction i notifies sockets i and T + i.
+    // Settling transaction i notifies sockets i and T + i, after the warm-up's.
     const settled = ids.slice(0, options.settlements);
-    const expected = settled.flatMap((_, i) => [i, transactions + i]);
+    const first = 2 * warmUp;
+    const expected = settled.flatMap((_, i) => [first + i, first + transactions + i]);
     const collecting = generators.collect(expected, 60_000);
     const fanOutCpuBefore = cpuSeconds(system.roots());
     mark('settle');

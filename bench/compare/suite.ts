@@ -16,7 +16,7 @@ import { ensureBuilt } from '../../test/support/process.js';
 import { indexerThroughput } from '../indexer.js';
 import { MAX_SOCKETS_PER_GENERATOR } from '../load/index.js';
 import { removeProbeFiles } from '../load/processes.js';
-import { runScenario, scratchDir, type ScenarioFigures } from './index.js';
+import { runScenario, scratchDir, totalSockets, type ScenarioFigures } from './index.js';
 import { startReference, startService, type BenchSystem } from './systems.js';
 import { compareTable, type Column } from './table.js';
 
@@ -36,7 +36,7 @@ export const DEFAULT_COMPARE: CompareOptions = {
 };
 
 /** Connects in flight at once, across the load generators. */
-const WINDOW = 256;
+const WINDOW = 512;
 
 type Start = () => Promise<{ system: BenchSystem; cleanup: () => Promise<void> }>;
 
@@ -140,7 +140,7 @@ export async function compareSuite(options: CompareOptions = DEFAULT_COMPARE): P
         `### ${options.large.toLocaleString('en')} sockets\n\nNot measured: ${blocked}.`,
       );
     } else {
-      const processes = Math.ceil(options.large / MAX_SOCKETS_PER_GENERATOR);
+      const processes = Math.ceil(totalSockets(options.large) / MAX_SOCKETS_PER_GENERATOR);
       const large = [
         { label: `reference, ${processes} shards`, start: reference(processes) },
         { label: `service, Postgres, ${processes} workers`, start: service('postgres', processes) },
