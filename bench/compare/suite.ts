@@ -75,6 +75,18 @@ const service =
     };
   };
 
+/** One run on one line, for the console (the tables show medians). */
+function summary(f: ScenarioFigures): string {
+  const ms = (value: number) => `${value.toFixed(1)} ms`;
+  return (
+    `${Math.round(f.connectsPerSecond)} connects/s (first message p50 ${ms(f.connectP50Ms)}), ` +
+    `${Math.round(f.serverCpuPerConnectUs)} µs CPU each; ` +
+    `${(f.rssPerSocketBytes / 1000).toFixed(2)} KB RSS, ${(f.heapPerSocketBytes / 1000).toFixed(2)} KB heap per socket; ` +
+    `fan-out p50 ${ms(f.fanOut.p50Ms)}, p99 ${ms(f.fanOut.p99Ms)} (${f.fanOut.delivered} messages)` +
+    (f.failed > 0 ? `; ${f.failed} sockets failed` : '')
+  );
+}
+
 /** Runs each system `rounds` times, interleaved (a noisy minute hits every system alike). */
 async function rounds(
   systems: { label: string; start: Start }[],
@@ -85,7 +97,9 @@ async function rounds(
   for (let round = 0; round < options.rounds; round++) {
     for (const [index, { label, start }] of systems.entries()) {
       console.log(`compare: ${label}, ${sockets} sockets, round ${round + 1}/${options.rounds}`);
-      runs[index]?.push(await measure(start, sockets, options.settlements));
+      const figures = await measure(start, sockets, options.settlements);
+      runs[index]?.push(figures);
+      console.log(`compare:   ${summary(figures)}`);
     }
   }
   return systems.map(({ label }, index) => ({ label, runs: runs[index] ?? [] }));
