@@ -57,6 +57,17 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoDeps): void {
     deps.logger.warn('demo page: dist/ has no compiled browser modules; run `npm run build`');
   }
   const page = renderCheckoutPage();
+  // The compiled modules do not change while the process runs: each is read from disk once.
+  const sources = new Map<string, Promise<string>>();
+  const moduleSource = (file: string): Promise<string> => {
+    let source = sources.get(file);
+    if (!source) {
+      source = readFile(file, 'utf8');
+      sources.set(file, source);
+      source.catch(() => sources.delete(file));
+    }
+    return source;
+  };
 
   // The merchant prepareDemoMerchant made (on this node or a cluster's primary), found as it
   // finds it; its API key is not needed, and rotates at every start anyway.
@@ -81,7 +92,7 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoDeps): void {
   app.get(`${ASSETS_PREFIX}/*`, async (request, reply) => {
     const file = modules.get((request.params as { '*': string })['*']);
     if (!file) throw notFound('No such file');
-    const source = await readFile(file, 'utf8');
+    const source = await moduleSource(file);
     return commonHeaders(reply).type('text/javascript; charset=utf-8').send(source);
   });
 
