@@ -8,8 +8,8 @@
  *   reached it (it then pushes to every socket in one synchronous loop).
  * - service: `node dist/main.js` (sandbox mode, on a standalone sandbox chain), proposals
  *   created through the merchant API and paid on the chain, settled by the real indexer.
- *   Start time: the commit of the indexer batch that settled it (its first `settled` log line,
- *   written right after the commit, before the bus and the hub).
+ *   Start time: the commit of the indexer batch that settled it (its `settlements committed`
+ *   log line, written right after the commit, before the bus and the hub).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -144,7 +144,7 @@ export async function startService(options: ServiceOptions): Promise<BenchSystem
     PORT: '0',
     ADMIN_TOKEN: adminToken,
     SANDBOX_CHAIN_URL: chain.info,
-    // `settled` lines (info) carry the commit time.
+    // `settlements committed` lines (info) carry the commit time.
     LOG_LEVEL: 'info',
     // One machine opens every socket and sends every request: per-IP protections would refuse it.
     WS_MAX_SOCKETS_PER_IP: '1000000',
@@ -236,9 +236,9 @@ export async function startService(options: ServiceOptions): Promise<BenchSystem
       await waitFor(
         () => {
           settledLog.scan(service.server.output());
-          return received.every((item) => settledLog.times.has(item.transactionId));
+          return received.every((item) => settledLog.times.has(item.checkpointTimestamp ?? ''));
         },
-        'the settled log lines',
+        'the settlements committed log lines',
         30_000,
         50,
       );
@@ -251,7 +251,7 @@ export async function startService(options: ServiceOptions): Promise<BenchSystem
   };
 }
 
-/** `settled` log lines (written right after the indexer's commit): transaction → time. */
+/** `settlements committed` log lines (written right after each indexer commit): checkpoint time → log time. */
 class SettledLog {
   readonly times = new Map<string, number>();
   private scanned = 0;
@@ -259,29 +259,20 @@ class SettledLog {
   scan(output: string): void {
     const end = output.lastIndexOf('\n') + 1;
     for (const line of output.slice(this.scanned, end).split('\n')) {
-      if (!line.includes('"msg":"settled"')) continue;
-      const entry = JSON.parse(line) as { time: number; transactionId: string };
-      this.times.set(entry.transactionId, entry.time);
+      if (!line.includes('"msg":"settlements committed"')) continue;
+      const entry = JSON.parse(line) as { time: number; checkpointTimestamp: string };
+      this.times.set(entry.checkpointTimestamp, entry.time);
     }
     this.scanned = Math.max(this.scanned, end);
   }
 }
 
-/**
- * The commit of the batch that settled each transaction: the earliest `settled` log line among
- * the transactions of its checkpoint (one checkpoint, one batch, one commit).
- */
-function commitTimes(loggedAt: Map<string, number>, received: Received[]): Map<string, number> {
-  const checkpointOf = new Map<string, string>();
-  for (const item of received) checkpointOf.set(item.transactionId, item.checkpointTimestamp ?? '');
-  const committedAt = new Map<string, number>();
-  for (const [id, checkpoint] of checkpointOf) {
-    const at = loggedAt.get(id) ?? Number.NaN;
-    committedAt.set(checkpoint, Math.min(committedAt.get(checkpoint) ?? Infinity, at));
-  }
-  const times = new Map<string, number>();
-  for (const [id, checkpoint] of checkpointOf) {
-    times.set(id, committedAt.get(checkpoint) ?? Number.NaN);
-  }
-  return times;
+/** Each received settlement's start: the commit of the batch of its checkpoint. */
+function commitTimes(committedAt: Map<string, number>, received: Received[]): Map<string, number> {
+  return new Map(
+    received.map((item) => [
+      item.transactionId,
+      committedAt.get(item.checkpointTimestamp ?? '') ?? Number.NaN,
+    ]),
+  );
 }

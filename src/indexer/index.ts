@@ -98,13 +98,29 @@ export function startIndexer(deps: IndexerDeps): Indexer {
         'settlement anomaly',
       );
     }
-    for (const state of applied.settled) {
+    if (applied.settled.length > 0) {
+      // One line between the commit and the publish: a line per settlement here (a synchronous
+      // write each) held a burst of 1,000 back from the sockets by 10-35 ms.
       deps.logger.info(
-        { transactionId: state.transactionId, txDigest: state.suiTxDigest, late: state.late },
-        'settled',
+        {
+          checkpoint: batch.checkpoint.toString(),
+          checkpointTimestamp: batch.checkpointTimestamp.toISOString(),
+          settled: applied.settled.length,
+        },
+        'settlements committed',
       );
     }
-    await deps.bus.publish(applied.settled);
+    try {
+      await deps.bus.publish(applied.settled);
+    } finally {
+      // Committed either way: each settlement gets its line even when the publish failed.
+      for (const state of applied.settled) {
+        deps.logger.info(
+          { transactionId: state.transactionId, txDigest: state.suiTxDigest, late: state.late },
+          'settled',
+        );
+      }
+    }
     deps.onBatch?.(batch, applied);
   };
 
