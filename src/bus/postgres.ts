@@ -31,7 +31,7 @@ const driverBackoff = (retries: number) => reconnectDelayMs(retries) / 1000;
  * The bus on Postgres LISTEN/NOTIFY. Resolves once LISTEN is active; rejects when the first
  * attempt fails (a node should not start deaf).
  *
- *   publish ──► local listeners (sync) ──► pg_notify per chunk, in order, one at a time
+ *   publish ──► local listeners (sync) ──► pg_notify of every chunk in one statement, one publish at a time
  *   LISTEN connection ──► decode ──► drop own origin / garbage ──► local listeners
  *        │ closed
  *        └──► subscribed = false ──► LISTEN again (backoff ≤ 2 s) ──► onResubscribed
@@ -137,8 +137,14 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
   // flight could commit (and so be delivered) out of order. The caller's wait is bounded; the
   // chain's is not, so a slow send delays the next one instead of being overtaken by it.
   let tail: Promise<unknown> = Promise.resolve();
+  // Every chunk of a publish goes in one statement (one round trip, one transaction: listeners
+  // get all of them or none). A burst of 1,000 settlements is about 25 chunks; a round trip
+  // each held the other nodes' sockets back by about 120 ms. The function scan notifies in
+  // array order, and Postgres delivers a transaction's notifications in the order sent.
   const send = async (messages: readonly string[]) => {
-    for (const message of messages) await publisher`select pg_notify(${channel}, ${message})`;
+    const chunks = JSON.stringify(messages);
+    await publisher`select count(pg_notify(${channel}, chunk))
+      from json_array_elements_text(${chunks}::text::json) as chunk`;
   };
 
   return {
