@@ -26,6 +26,11 @@ export interface MerchantProposal extends TransactionState {
 }
 
 export function proposalStore(db: Db) {
+  const statesByIds = db
+    .select(stateColumns)
+    .from(proposals)
+    .where(sql`${proposals.transactionId} = any(${sql.placeholder('ids')}::uuid[])`)
+    .prepare('states_by_ids');
   return {
     /** Inserts the proposal and its version-1 `created` event in one transaction. */
     async create(proposal: NewProposal): Promise<TransactionState> {
@@ -71,10 +76,7 @@ export function proposalStore(db: Db) {
     /** Current states of many transactions at once (the hub's resync after a bus outage). */
     async states(transactionIds: readonly string[]): Promise<TransactionState[]> {
       if (transactionIds.length === 0) return [];
-      return db
-        .select(stateColumns)
-        .from(proposals)
-        .where(inArray(proposals.transactionId, [...transactionIds]));
+      return statesByIds.execute({ ids: transactionIds });
     },
 
     /**

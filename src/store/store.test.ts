@@ -113,6 +113,22 @@ function storeSuite(open: () => Promise<Opened>): void {
         version: 1,
       });
     });
+
+    it('reads many states in one call, each as its own, and leaves out unknown ids', async () => {
+      const merchant = await insertMerchant(store);
+      const created = [newProposal(merchant), newProposal(merchant), newProposal(merchant)];
+      for (const proposal of created) await store.proposals.create(proposal);
+      const [first, second, third] = created.map((proposal) => proposal.transactionId);
+      await store.proposals.cancel(second ?? '', merchant.id, now());
+
+      const states = await store.proposals.states([first ?? '', randomUUID(), second ?? '']);
+      expect(states.sort((a, b) => a.version - b.version)).toEqual([
+        pendingState(first ?? ''),
+        { ...pendingState(second ?? ''), status: 'cancelled', version: 2 },
+      ]);
+      expect(await store.proposals.states([third ?? ''])).toEqual([pendingState(third ?? '')]);
+      expect(await store.proposals.states([])).toEqual([]);
+    });
   });
 
   describe('expiry', () => {
