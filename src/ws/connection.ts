@@ -27,6 +27,11 @@ interface RawSocket {
   write(data: Uint8Array): boolean;
 }
 
+/** The upgraded socket while it holds the 101 response back. */
+interface CorkedSocket {
+  uncork(): void;
+}
+
 /**
  * One accepted socket: the ws WebSocket itself (ws builds it, `WebSocketServer({ WebSocket:
  * Connection })`), as the hub sees it (sendFrame, sendFinalFrame, closeWith), plus what
@@ -58,10 +63,28 @@ export class Connection extends WebSocket implements HubSocket {
   private closeCode: number | undefined;
   private framesInWindow = 0;
   private windowStartMs = 0;
+  /** Corked since the upgrade: the 101 response goes out with the first frame (or the close). */
+  private heldHandshake: CorkedSocket | undefined;
 
   /** Called once, right after the upgrade, before any event can arrive. */
   attach(context: ConnectionContext): void {
     this.context = context;
+  }
+
+  /**
+   * Takes over the upgrade's cork: the 101 response, already written, leaves with whatever this
+   * socket sends first (a snapshot read in a batch, an error, a close frame) in one write, not
+   * as one packet of its own and then another. Whatever ends the socket first releases it.
+   */
+  holdHandshake(socket: CorkedSocket): void {
+    this.heldHandshake = socket;
+  }
+
+  private releaseHandshake(): void {
+    const socket = this.heldHandshake;
+    if (!socket) return;
+    this.heldHandshake = undefined;
+    socket.uncork();
   }
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
@@ -82,6 +105,7 @@ export class Connection extends WebSocket implements HubSocket {
         return true;
       }
       case 'close':
+        this.releaseHandshake();
         context.metrics.wsCloses.inc({ code: String(this.closeCode ?? (args[0] as number)) });
         context.onClosed(this);
         return true;
@@ -96,7 +120,7 @@ export class Connection extends WebSocket implements HubSocket {
    * only queues sends while compressing, which is off, so order with its own frames holds.
    */
   sendFrame(frame: Frame): void {
-    if (this.readyState !== WebSocket.OPEN || !this.context) return;
+    if (this.readyState !== WebSocket.OPEN || !this.context) return this.releaseHandshake();
     if (this.bufferedAmount > this.context.policy.maxBufferedBytes) {
       // No error message: it would queue behind what the client is not reading.
       this.closeWith(CloseCode.TryAgainLater, 'Reading too slowly');
@@ -105,6 +129,7 @@ export class Connection extends WebSocket implements HubSocket {
     const socket = (this as unknown as { _socket: RawSocket | null })._socket;
     if (socket) socket.write((frame.encoded ??= encodeTextFrame(frame.text)));
     this.context.metrics.messagesSent[frame.type]++;
+    this.releaseHandshake();
   }
 
   /**
@@ -117,9 +142,11 @@ export class Connection extends WebSocket implements HubSocket {
   }
 
   closeWith(code: number, reason: string): void {
-    if (this.readyState !== WebSocket.OPEN) return;
-    this.closeCode = code;
-    this.close(code, reason);
+    if (this.readyState === WebSocket.OPEN) {
+      this.closeCode = code;
+      this.close(code, reason);
+    }
+    this.releaseHandshake();
   }
 
   /** The `error` message, then the close, at once (a connect refused by a limit). */
@@ -137,6 +164,7 @@ export class Connection extends WebSocket implements HubSocket {
     if (!this.alive) {
       this.terminated = true;
       this.closeCode ??= 1006;
+      this.releaseHandshake();
       this.terminate();
       return false;
     }

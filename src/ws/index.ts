@@ -146,14 +146,22 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
     }
     const rawId = decodeSafely(match[1] ?? '');
     const since = query === undefined ? null : new URLSearchParams(query).get('since');
-    // The 101 response and a snapshot the hub already has leave in one write, not two.
+    // The 101 response waits, corked, for the socket's first frame: both leave in one write,
+    // whether the hub has the snapshot at once or reads it first (up to a batch interval). Only
+    // a plain watch is sure to send one (a snapshot, or an error and a close); a resume that is
+    // up to date sends nothing until the next transition, so its 101 leaves at once.
     socket.cork();
+    let held = false;
     wss.handleUpgrade(request, socket, head, (connection) => {
       // ws handles the socket's errors from here on.
       socket.removeListener('error', destroySocket);
+      if (since === null) {
+        connection.holdHandshake(socket);
+        held = true;
+      }
       onConnection(connection, address, rawId, since);
     });
-    socket.uncork();
+    if (!held) socket.uncork();
   };
 
   const onClosed = (connection: Connection) => {
