@@ -104,6 +104,29 @@ export async function runScenario(
     if (connected.failed > 0) {
       console.warn(`${system.label}: ${connected.failed} sockets failed`, connected.errors);
     }
+    if (process.env.Q_SPLIT) {
+      const { execSync } = await import('node:child_process');
+      const { readdirSync } = await import('node:fs');
+      for (const root of system.roots()) {
+        const kids = execSync(`ps -o pid= --ppid ${root}`)
+          .toString()
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean);
+        console.log(
+          'fds',
+          [root, ...kids]
+            .map((pid) => {
+              try {
+                return `${pid}:${readdirSync(`/proc/${pid}/fd`).length}`;
+              } catch {
+                return pid;
+              }
+            })
+            .join(' '),
+        );
+      }
+    }
     const idleCpuBefore = cpuSeconds(system.roots());
     await settle(IDLE_MS);
     const idleCpu = cpuSeconds(system.roots()) - idleCpuBefore;
@@ -122,6 +145,22 @@ export async function runScenario(
     mark('received');
     const startedAt = await system.startTimes(received);
     const latencies = received.map((item) => item.at - (startedAt.get(item.transactionId) ?? NaN));
+    if (process.env.Q_SPLIT) {
+      const pushed = received
+        .filter((i) => i.pushedAt)
+        .map((i) => Date.parse(i.pushedAt ?? '') - (startedAt.get(i.transactionId) ?? NaN));
+      const wire = received
+        .filter((i) => i.pushedAt)
+        .map((i) => i.at - Date.parse(i.pushedAt ?? ''));
+      console.log(
+        'split commit->pushedAt p50/p99',
+        percentile(pushed, 50),
+        percentile(pushed, 99),
+        'pushedAt->recv p50/p99',
+        percentile(wire, 50),
+        percentile(wire, 99),
+      );
+    }
     return {
       system: system.label,
       sockets: options.sockets,

@@ -6,8 +6,10 @@
  *   10,000 sockets: the reference (one process), the service on PGlite, and on Postgres when
  *                   DATABASE_URL is set.
  *   50,000 sockets: past one process's open files, so the reference as shards and the service
- *                   with WORKERS (needs Postgres); skipped, with the reason printed, when the
- *                   machine cannot (file limit, loopback addresses, no DATABASE_URL).
+ *                   with WORKERS (needs Postgres): as shipped (round-robin, the cluster primary
+ *                   accepts each connection) and with the workers accepting themselves
+ *                   (NODE_CLUSTER_SCHED_POLICY=none); skipped, with the reason printed, when
+ *                   the machine cannot (file limit, loopback addresses, no DATABASE_URL).
  */
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -61,11 +63,16 @@ const reference =
   async () => ({ system: await startReference(shards), cleanup: async () => {} });
 
 const service =
-  (kind: 'pglite' | 'postgres', workers = 1): Start =>
+  (kind: 'pglite' | 'postgres', workers = 1, workersAccept = false): Start =>
   async () => {
     const scratch = scratchDir();
     const db = kind === 'postgres' ? await database() : undefined;
-    const system = await startService({ dataDir: scratch.dir, databaseUrl: db?.url, workers });
+    const system = await startService({
+      dataDir: scratch.dir,
+      databaseUrl: db?.url,
+      workers,
+      workersAccept,
+    });
     return {
       system,
       cleanup: async () => {
@@ -158,6 +165,10 @@ export async function compareSuite(options: CompareOptions = DEFAULT_COMPARE): P
       const large = [
         { label: `reference, ${processes} shards`, start: reference(processes) },
         { label: `service, Postgres, ${processes} workers`, start: service('postgres', processes) },
+        {
+          label: `service, ${processes} workers accepting`,
+          start: service('postgres', processes, true),
+        },
       ];
       const largeColumns = await rounds(large, options.large, { ...options, rounds: 1 });
       sections.push(

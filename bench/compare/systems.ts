@@ -127,6 +127,8 @@ export interface ServiceOptions {
   /** Unset: embedded PGlite in a fresh folder. */
   databaseUrl?: string;
   workers?: number;
+  /** With `workers`: the workers accept connections themselves (NODE_CLUSTER_SCHED_POLICY=none). */
+  workersAccept?: boolean;
   dataDir: string;
   /** Another build of the service (a checkout of an older commit) for before/after figures. */
   root?: string;
@@ -155,6 +157,7 @@ export async function startService(options: ServiceOptions): Promise<BenchSystem
       ? { DATABASE_URL: options.databaseUrl }
       : { DATA_DIR: options.dataDir }),
     ...(options.workers && options.workers > 1 ? { WORKERS: String(options.workers) } : {}),
+    ...(options.workersAccept ? { NODE_CLUSTER_SCHED_POLICY: 'none' } : {}),
   };
   const launch = async () => {
     const { server, info } = await spawnServer(

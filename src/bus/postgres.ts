@@ -76,6 +76,9 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
     options.publishClient ??
     postgres(url, {
       max: 2,
+      // Kept open for good (opened at start, below): a publish that has to connect first (a
+      // new backend process) held a burst back from the other nodes by about 90 ms.
+      max_lifetime: null,
       fetch_types: false,
       connect_timeout: 5,
       backoff: driverBackoff,
@@ -122,7 +125,7 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
     Promise.all([listener.end({ timeout: 1 }), ownsPublisher && publisher.end({ timeout: 1 })]);
 
   try {
-    await listener.unsafe(listenStatement);
+    await Promise.all([listener.unsafe(listenStatement), publisher`select 1`]);
   } catch (error) {
     closing = true;
     await endClients();
