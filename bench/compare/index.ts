@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LoadGenerators } from '../load/index.js';
-import { cpuSeconds, measureMemory } from '../load/processes.js';
+import { cpuSeconds, measureMemory, openFiles } from '../load/processes.js';
+import type { Received } from '../load/protocol.js';
 import { percentile } from '../report.js';
 import type { BenchSystem } from './systems.js';
 
@@ -25,6 +26,8 @@ export interface ScenarioFigures {
   serverCpuPerConnectUs: number;
   generatorCpuPerConnectUs: number;
   failed: number;
+  /** The share of the measured sockets the busiest server process holds (1 with one process). */
+  busiestShare: number;
   /** Server CPU while the sockets sit idle (heartbeats, timers, the indexer's polling). */
   idleCpuPercent: number;
   rssPerSocketBytes: number;
@@ -35,6 +38,8 @@ export interface ScenarioFigures {
     p50Ms: number;
     p99Ms: number;
     maxMs: number;
+    /** Commit → the service's push stamp (ms resolution), median; NaN for the reference. */
+    pushP50Ms: number;
     /** Server CPU time from the settle until the last message arrived, per message. */
     serverCpuPerMessageUs: number;
   };
@@ -60,6 +65,13 @@ function warmUpTransactions(sockets: number): number {
 /** Every socket a scenario opens, the warm-up's included. */
 export function totalSockets(sockets: number): number {
   return sockets + 2 * warmUpTransactions(sockets);
+}
+
+/** The largest per-process share of the files opened between two counts (the sockets). */
+function busiestProcessShare(before: Map<number, number>, after: Map<number, number>): number {
+  const opened = [...after].map(([pid, files]) => Math.max(0, files - (before.get(pid) ?? 0)));
+  const total = opened.reduce((sum, count) => sum + count, 0);
+  return total > 0 ? Math.max(...opened) / total : Number.NaN;
 }
 
 /** Lets the servers finish what the last step started (closing handshakes, timers). */
@@ -88,6 +100,7 @@ export async function runScenario(
     );
     await settle(1000);
     const before = await measureMemory(system.roots());
+    const filesBefore = openFiles(system.roots());
     // Profiles (BENCH_CPU_PROF) share this monotonic clock in µs: these mark the phases in them.
     const mark = (phase: string) => {
       if (process.env.BENCH_CPU_PROF)
@@ -104,29 +117,7 @@ export async function runScenario(
     if (connected.failed > 0) {
       console.warn(`${system.label}: ${connected.failed} sockets failed`, connected.errors);
     }
-    if (process.env.Q_SPLIT) {
-      const { execSync } = await import('node:child_process');
-      const { readdirSync } = await import('node:fs');
-      for (const root of system.roots()) {
-        const kids = execSync(`ps -o pid= --ppid ${root}`)
-          .toString()
-          .trim()
-          .split(/\s+/)
-          .filter(Boolean);
-        console.log(
-          'fds',
-          [root, ...kids]
-            .map((pid) => {
-              try {
-                return `${pid}:${readdirSync(`/proc/${pid}/fd`).length}`;
-              } catch {
-                return pid;
-              }
-            })
-            .join(' '),
-        );
-      }
-    }
+    const busiestShare = busiestProcessShare(filesBefore, openFiles(system.roots()));
     const idleCpuBefore = cpuSeconds(system.roots());
     await settle(IDLE_MS);
     const idleCpu = cpuSeconds(system.roots()) - idleCpuBefore;
@@ -144,23 +135,12 @@ export async function runScenario(
     const fanOutCpu = cpuSeconds(system.roots()) - fanOutCpuBefore;
     mark('received');
     const startedAt = await system.startTimes(received);
-    const latencies = received.map((item) => item.at - (startedAt.get(item.transactionId) ?? NaN));
-    if (process.env.Q_SPLIT) {
-      const pushed = received
-        .filter((i) => i.pushedAt)
-        .map((i) => Date.parse(i.pushedAt ?? '') - (startedAt.get(i.transactionId) ?? NaN));
-      const wire = received
-        .filter((i) => i.pushedAt)
-        .map((i) => i.at - Date.parse(i.pushedAt ?? ''));
-      console.log(
-        'split commit->pushedAt p50/p99',
-        percentile(pushed, 50),
-        percentile(pushed, 99),
-        'pushedAt->recv p50/p99',
-        percentile(wire, 50),
-        percentile(wire, 99),
-      );
-    }
+    const startOf = (item: Received) => startedAt.get(item.transactionId) ?? NaN;
+    const latencies = received.map((item) => item.at - startOf(item));
+    // The service stamps each message when it pushes it: commit → push is the pipeline's part.
+    const pushDelays = received
+      .filter((item) => item.pushedAt !== null)
+      .map((item) => Date.parse(item.pushedAt ?? '') - startOf(item));
     return {
       system: system.label,
       sockets: options.sockets,
@@ -171,6 +151,7 @@ export async function runScenario(
       serverCpuPerConnectUs: (serverCpu / connected.opened) * 1e6,
       generatorCpuPerConnectUs: (generatorCpu / connected.opened) * 1e6,
       failed: connected.failed,
+      busiestShare,
       idleCpuPercent: (idleCpu / (IDLE_MS / 1000)) * 100,
       rssPerSocketBytes: (after.rssBytes - before.rssBytes) / connected.opened,
       heapPerSocketBytes: (after.heapUsedBytes - before.heapUsedBytes) / connected.opened,
@@ -180,6 +161,7 @@ export async function runScenario(
         p50Ms: percentile(latencies, 50),
         p99Ms: percentile(latencies, 99),
         maxMs: Math.max(...latencies),
+        pushP50Ms: pushDelays.length > 0 ? percentile(pushDelays, 50) : Number.NaN,
         serverCpuPerMessageUs: (fanOutCpu / Math.max(1, received.length)) * 1e6,
       },
     };

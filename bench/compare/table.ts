@@ -27,6 +27,11 @@ const FIGURES: Figure[] = [
     digits: 2,
   },
   {
+    name: "the busiest process's share of the sockets",
+    unit: '%',
+    value: (f) => f.busiestShare * 100,
+  },
+  {
     name: 'server CPU at rest (sockets idle)',
     unit: '%',
     value: (f) => f.idleCpuPercent,
@@ -35,6 +40,12 @@ const FIGURES: Figure[] = [
   { name: 'fan-out latency p50', unit: 'ms', value: (f) => f.fanOut.p50Ms, digits: 1 },
   { name: 'fan-out latency p99', unit: 'ms', value: (f) => f.fanOut.p99Ms, digits: 1 },
   { name: 'fan-out latency max', unit: 'ms', value: (f) => f.fanOut.maxMs, digits: 1 },
+  {
+    name: 'fan-out, commit → push p50',
+    unit: 'ms',
+    value: (f) => f.fanOut.pushP50Ms,
+    digits: 1,
+  },
   { name: 'fan-out messages delivered', unit: '', value: (f) => f.fanOut.delivered },
   {
     name: 'server CPU per fan-out message',

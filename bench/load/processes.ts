@@ -107,6 +107,19 @@ export function processTree(pid: number): number[] {
   return tree;
 }
 
+/** Open files of each process in the trees of `roots` (0 once gone): sockets, where they went. */
+export function openFiles(roots: readonly number[]): Map<number, number> {
+  const files = new Map<number, number>();
+  for (const pid of roots.flatMap((root) => processTree(root))) {
+    try {
+      files.set(pid, readdirSync(`/proc/${pid}/fd`).length);
+    } catch {
+      files.set(pid, 0);
+    }
+  }
+  return files;
+}
+
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /** User + system CPU seconds `pid` has used so far (0 once it is gone). */
