@@ -76,8 +76,8 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
     options.publishClient ??
     postgres(url, {
       max: 2,
-      // Kept open for good (opened at start, below): a publish that has to connect first (a
-      // new backend process) held a burst back from the other nodes by about 90 ms.
+      // Kept open for good (opened at start, below): a publish that had to connect first (a new
+      // backend process) took about 90 ms instead of a few, with 50,000 sockets on 4 workers.
       max_lifetime: null,
       fetch_types: false,
       connect_timeout: 5,
@@ -141,9 +141,10 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
   // chain's is not, so a slow send delays the next one instead of being overtaken by it.
   let tail: Promise<unknown> = Promise.resolve();
   // Every chunk of a publish goes in one statement (one round trip, one transaction: listeners
-  // get all of them or none). A burst of 1,000 settlements is about 25 chunks; a round trip
-  // each held the other nodes' sockets back by about 120 ms. The function scan notifies in
-  // array order, and Postgres delivers a transaction's notifications in the order sent.
+  // get all of them or none): 22 chunks of 7.4 KB (1,000 settlements) reached three listeners
+  // in 3.2 ms (median) against 6.4 - 6.8 ms with one statement per chunk, on a quiet machine.
+  // The function scan notifies in array order; Postgres delivers a transaction's notifications
+  // in the order sent.
   const send = async (messages: readonly string[]) => {
     const chunks = JSON.stringify(messages);
     await publisher`select count(pg_notify(${channel}, chunk))

@@ -22,10 +22,13 @@ const EXIT_GRACE_MS = 1_000;
  */
 export async function runPrimary(config: Config): Promise<void> {
   const root = createLogger(config.logLevel);
-  // Round-robin (the primary accepts, then hands each connection to the next worker) set up
-  // sockets about 1.7x faster than SCHED_NONE (workers accepting on a shared socket): median 600
-  // against 350 sockets/s, 5,000 loopback sockets on two workers, 20 and 17 rounds on a loaded
-  // two-core machine. NODE_CLUSTER_SCHED_POLICY=none still overrides it.
+  // Round-robin (the primary accepts, then hands each connection to the next worker) spreads
+  // sockets evenly whatever the load, so no worker reaches its file or socket limit first. It
+  // costs a connect burst half its rate: 3,980 against 7,998 sockets/s (314 against 126 µs of
+  // CPU each) with 50,000 sockets on 4 workers, where SCHED_NONE (workers accepting on the
+  // shared socket, NODE_CLUSTER_SCHED_POLICY=none, which still overrides this) left 28 % of
+  // them on the busiest worker; Node's documentation reports far worse spreads under other
+  // loads.
   if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_RR;
   const shared = await prepareShared(config, root);
   const supervisor = new Supervisor(config, shared, root.child({ component: 'cluster' }));
