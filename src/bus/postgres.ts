@@ -31,7 +31,8 @@ const driverBackoff = (retries: number) => reconnectDelayMs(retries) / 1000;
  * The bus on Postgres LISTEN/NOTIFY. Resolves once LISTEN is active; rejects when the first
  * attempt fails (a node should not start deaf).
  *
- *   publish ──► local listeners (sync) ──► pg_notify of every chunk in one statement, one publish at a time
+ *   publish ──► local listeners (sync) ──► one pg_notify statement for all its chunks,
+ *                                          one publish at a time
  *   LISTEN connection ──► decode ──► drop own origin / garbage ──► local listeners
  *        │ closed
  *        └──► subscribed = false ──► LISTEN again (backoff ≤ 2 s) ──► onResubscribed

@@ -73,7 +73,7 @@ export function proposalStore(db: Db) {
       return row;
     },
 
-    /** Current states of many transactions at once (the hub's resync after a bus outage). */
+    /** Current states of many transactions at once (the hub's batched first reads, its resync). */
     async states(transactionIds: readonly string[]): Promise<TransactionState[]> {
       if (transactionIds.length === 0) return [];
       return statesByIds.execute({ ids: transactionIds });
