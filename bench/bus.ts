@@ -4,9 +4,10 @@
  * proposals are cancelled through A at a steady rate, and the bench times each `cancelled`
  * message's arrival on both sockets.
  *
- *   commit on A → socket on B: B's arrival minus A's. A pushes to its own sockets synchronously
- *     right after the commit, before it publishes on the bus, so A's arrival stands for the
- *     commit (plus one local push, well under a millisecond) on the bench's own clock.
+ *   commit on A → socket on B: B's arrival minus A's. A pushes to its own sockets on the turn
+ *     after the commit (once the message is on its way to the engine), so A's arrival stands
+ *     for the commit (plus encoding one message and one local push, well under a millisecond)
+ *     on the bench's own clock.
  *   cancel request → socket on B: from sending the request to A, whatever it waited for.
  *
  * The single-node local bus is the reference: there A and B are the same node.

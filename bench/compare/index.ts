@@ -33,7 +33,9 @@ export interface ScenarioFigures {
   rssPerSocketBytes: number;
   heapPerSocketBytes: number;
   fanOut: {
+    /** Settlements at once, in each of `bursts` bursts. */
     settlements: number;
+    bursts: number;
     delivered: number;
     p50Ms: number;
     p99Ms: number;
@@ -48,12 +50,17 @@ export interface ScenarioFigures {
 export interface ScenarioOptions {
   sockets: number;
   settlements: number;
+  /** Fan-outs measured, one after the other, each on `settlements` other transactions. */
+  bursts: number;
   /** Connects in flight at once across every generator. */
   window: number;
 }
 
 /** Sockets at rest before memory is measured; the server's CPU meanwhile is its idle load. */
 const IDLE_MS = 3000;
+
+/** Between two bursts: the last one's sockets closed (the service closes within 1 s). */
+const BETWEEN_BURSTS_MS = 2000;
 
 /** Sockets on other transactions opened first, as a share of the measured ones. */
 const WARM_UP_SHARE = 0.2;
@@ -123,17 +130,25 @@ export async function runScenario(
     const idleCpu = cpuSeconds(system.roots()) - idleCpuBefore;
     const after = await measureMemory(system.roots());
 
-    // Settling transaction i notifies sockets i and T + i, after the warm-up's.
-    const settled = ids.slice(0, options.settlements);
-    const first = 2 * warmUp;
-    const expected = settled.flatMap((_, i) => [first + i, first + transactions + i]);
-    const collecting = generators.collect(expected, 60_000);
-    const fanOutCpuBefore = cpuSeconds(system.roots());
-    mark('settle');
-    await system.settle(settled);
-    const received = (await collecting).filter((item) => item.type === 'settlement');
-    const fanOutCpu = cpuSeconds(system.roots()) - fanOutCpuBefore;
-    mark('received');
+    // Bursts one after the other, on other transactions each: one burst's timings move with
+    // whatever else the two cores did that moment; the figures pool every burst's messages.
+    const received: Received[] = [];
+    let fanOutCpu = 0;
+    for (let burst = 0; burst < options.bursts; burst++) {
+      if (burst > 0) await settle(BETWEEN_BURSTS_MS);
+      // Settling transaction i notifies sockets i and T + i, after the warm-up's.
+      const from = burst * options.settlements;
+      const settled = ids.slice(from, from + options.settlements);
+      const first = 2 * warmUp + from;
+      const expected = settled.flatMap((_, i) => [first + i, first + transactions + i]);
+      const collecting = generators.collect(expected, 60_000);
+      const fanOutCpuBefore = cpuSeconds(system.roots());
+      mark('settle');
+      await system.settle(settled);
+      received.push(...(await collecting).filter((item) => item.type === 'settlement'));
+      fanOutCpu += cpuSeconds(system.roots()) - fanOutCpuBefore;
+      mark('received');
+    }
     const startedAt = await system.startTimes(received);
     const startOf = (item: Received) => startedAt.get(item.transactionId) ?? NaN;
     const latencies = received.map((item) => item.at - startOf(item));
@@ -156,7 +171,8 @@ export async function runScenario(
       rssPerSocketBytes: (after.rssBytes - before.rssBytes) / connected.opened,
       heapPerSocketBytes: (after.heapUsedBytes - before.heapUsedBytes) / connected.opened,
       fanOut: {
-        settlements: settled.length,
+        settlements: options.settlements,
+        bursts: options.bursts,
         delivered: received.length,
         p50Ms: percentile(latencies, 50),
         p99Ms: percentile(latencies, 99),

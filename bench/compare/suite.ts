@@ -24,8 +24,9 @@ import { compareTable, type Column } from './table.js';
 
 export interface CompareOptions {
   rounds: number;
-  /** Settlements at once in the fan-out. */
+  /** Settlements at once in the fan-out, in each of `bursts` bursts. */
   settlements: number;
+  bursts: number;
   small: number;
   large: number;
 }
@@ -33,6 +34,7 @@ export interface CompareOptions {
 export const DEFAULT_COMPARE: CompareOptions = {
   rounds: Number(process.env.BENCH_ROUNDS ?? 3),
   settlements: 1_000,
+  bursts: 3,
   small: 10_000,
   large: 50_000,
 };
@@ -42,10 +44,11 @@ const WINDOW = 512;
 
 type Start = () => Promise<{ system: BenchSystem; cleanup: () => Promise<void> }>;
 
-async function measure(start: Start, sockets: number, settlements: number) {
+async function measure(start: Start, sockets: number, options: CompareOptions) {
   const { system, cleanup } = await start();
   try {
-    return await runScenario(system, { sockets, settlements, window: WINDOW });
+    const { settlements, bursts } = options;
+    return await runScenario(system, { sockets, settlements, bursts, window: WINDOW });
   } finally {
     await system.stop();
     await cleanup();
@@ -104,7 +107,7 @@ async function rounds(
   for (let round = 0; round < options.rounds; round++) {
     for (const [index, { label, start }] of systems.entries()) {
       console.log(`compare: ${label}, ${sockets} sockets, round ${round + 1}/${options.rounds}`);
-      const figures = await measure(start, sockets, options.settlements);
+      const figures = await measure(start, sockets, options);
       runs[index]?.push(figures);
       console.log(`compare:   ${summary(figures)}`);
     }

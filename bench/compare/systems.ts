@@ -81,7 +81,7 @@ export async function startReference(shards: number): Promise<BenchSystem> {
     throw error;
   }
   const shardOf = new Map<string, number>();
-  const startedAt = new Map<number, number>();
+  const startedAt = new Map<string, number>();
   const byShard = (ids: readonly string[]) =>
     servers.map((_, shard) => ids.filter((id) => shardOf.get(id) === shard));
   return {
@@ -106,16 +106,17 @@ export async function startReference(shards: number): Promise<BenchSystem> {
       await Promise.all(
         byShard(ids).map(async (mine, shard) => {
           const answer = await post(`${servers[shard]?.url}/settle`, mine);
-          startedAt.set(shard, answer.startedAt as number);
+          for (const id of mine) startedAt.set(id, answer.startedAt as number);
         }),
       );
     },
     async startTimes(received) {
-      const times = new Map<string, number>();
-      for (const { transactionId } of received) {
-        times.set(transactionId, startedAt.get(shardOf.get(transactionId) ?? 0) ?? Number.NaN);
-      }
-      return times;
+      return new Map(
+        received.map(({ transactionId }) => [
+          transactionId,
+          startedAt.get(transactionId) ?? Number.NaN,
+        ]),
+      );
     },
     stop: async () => {
       await Promise.all(servers.map(({ server }) => server.kill()));

@@ -80,11 +80,12 @@ export function compareTable(columns: Column[], indexer?: number[]): string {
       .map(() => '---:')
       .join(' | ')} |`,
   ];
-  const fanOut = reference.runs[0]?.fanOut.settlements ?? 0;
+  const fanOut = reference.runs[0]?.fanOut;
+  const bursts = fanOut && fanOut.bursts > 1 ? `, ${fanOut.bursts} bursts` : '';
   for (const figure of FIGURES) {
     const name =
       figure.name.startsWith('fan-out') && figure.name !== 'fan-out messages delivered'
-        ? `${figure.name} (${format(fanOut)} settlements at once)`
+        ? `${figure.name} (${format(fanOut?.settlements ?? 0)} settlements at once${bursts})`
         : figure.name;
     const base = median(reference.runs.map(figure.value));
     const cells = [`${name}${figure.unit ? ` (${figure.unit})` : ''}`, format(base, figure.digits)];

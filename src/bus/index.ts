@@ -6,9 +6,11 @@ export type TransitionListener = (states: readonly TransactionState[]) => void;
  * Carries every committed transition to every node's hub. Producers publish only after their
  * transaction committed, so a listener never hears of a change the store does not have.
  *
- * Every implementation delivers a node's own transitions to its local listeners synchronously
- * inside `publish` (no round trip through the engine), and drops its own messages when the
- * engine echoes them back (each message carries the origin node id).
+ * Every implementation delivers a node's own transitions to its local listeners before
+ * `publish` resolves, whether or not the engine took them (no round trip through it), right
+ * after handing them to the engine: the other nodes' wait for the engine overlaps this node's
+ * own fan-out. It drops its own messages when the engine echoes them back (each message
+ * carries the origin node id).
  */
 export interface Bus {
   readonly nodeId: string;

@@ -31,8 +31,8 @@ const driverBackoff = (retries: number) => reconnectDelayMs(retries) / 1000;
  * The bus on Postgres LISTEN/NOTIFY. Resolves once LISTEN is active; rejects when the first
  * attempt fails (a node should not start deaf).
  *
- *   publish ──► local listeners (sync) ──► one pg_notify statement for all its chunks,
- *                                          one publish at a time
+ *   publish ──► one pg_notify statement for all its chunks (one publish at a time)
+ *          └──► next turn: local listeners (before publish resolves, whatever the engine does)
  *   LISTEN connection ──► decode ──► drop own origin / garbage ──► local listeners
  *        │ closed
  *        └──► subscribed = false ──► LISTEN again (backoff ≤ 2 s) ──► onResubscribed
@@ -159,11 +159,18 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
     },
     async publish(states) {
       if (states.length === 0) return;
-      fanOut.deliver(states);
-      if (closing) throw new BusClosedError();
+      if (closing) {
+        fanOut.deliver(states);
+        throw new BusClosedError();
+      }
       const messages = encodeMessages(nodeId, states);
       const sent = tail.then(() => send(messages));
       tail = sent.catch(() => {});
+      // The statement first, this node's sockets after: postgres.js writes it a few microtasks
+      // from now, so the local fan-out waits for the next turn. The other nodes' wait for the
+      // engine then overlaps it instead of following it (see docs/benchmarks.md).
+      await new Promise((resolve) => setImmediate(resolve));
+      fanOut.deliver(states);
       await withTimeout(sent, PUBLISH_TIMEOUT_MS, 'bus publish');
     },
     subscribe: fanOut.subscribe,

@@ -119,12 +119,17 @@ export async function createRedisBus(options: RedisBusOptions): Promise<Bus> {
     },
     async publish(states) {
       if (states.length === 0) return;
-      fanOut.deliver(states);
-      if (closing) throw new BusClosedError();
+      if (closing) {
+        fanOut.deliver(states);
+        throw new BusClosedError();
+      }
       // Issued back to back on one connection (or its offline queue): Redis keeps their order.
+      // ioredis writes each to the socket at once, so the other nodes' wait for the engine
+      // starts before this node's own fan-out, not after it.
       const sent = encodeMessages(nodeId, states).map((message) =>
         publisher.publish(channel, message),
       );
+      fanOut.deliver(states);
       await Promise.all(sent);
     },
     subscribe: fanOut.subscribe,

@@ -5,10 +5,10 @@ import type { Bus } from './index.js';
 /**
  * A committed transition must reach the other nodes even if this node's publish connection
  * is down at that moment (their subscriptions may be healthy, so no resync would fire there).
- * Publishing therefore never fails for the producer: local listeners got the states
- * synchronously, and a failed remote send is retried in the background with capped backoff
- * until it succeeds or `giveUpMs` passes. A duplicate on the far side is harmless: hubs drop
- * any version a socket already has.
+ * Publishing therefore never fails for the producer: local listeners got the states whatever
+ * the engine did (see Bus), and a failed remote send is retried in the background with capped
+ * backoff until it succeeds or `giveUpMs` passes. A duplicate on the far side is harmless:
+ * hubs drop any version a socket already has.
  */
 export function withPublishRetry(
   bus: Bus,

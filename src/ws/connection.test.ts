@@ -111,15 +111,45 @@ describe('Connection', () => {
     });
   });
 
-  it('sends a final frame at once and its close frame on the next turn', async () => {
-    const { socket, frames } = connection();
-    socket.sendFinalFrame(status(), 1000, 'Transaction settled');
-    expect(frames()).toEqual([[1, status().text]]);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(frames()).toEqual([
-      [1, status().text],
-      [8, '1000 Transaction settled'],
-    ]);
+  describe('final frames', () => {
+    const CLOSE = [8, '1000 Transaction settled'];
+    // Timers and performance.now() faked: the close waits for a burst to be over.
+    afterEach(() => vi.useRealTimers());
+    const fakeClock = () =>
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+
+    it('go out at once; their close frames once none was sent for 50 ms', () => {
+      fakeClock();
+      const first = connection();
+      const second = connection();
+      first.socket.sendFinalFrame(status(), 1000, 'Transaction settled');
+      expect(first.frames()).toEqual([[1, status().text]]);
+      vi.advanceTimersByTime(40);
+      second.socket.sendFinalFrame(status(), 1000, 'Transaction settled');
+      expect(second.frames()).toEqual([[1, status().text]]);
+      vi.advanceTimersByTime(40); // 80 ms after the first, 40 after the second: still open
+      expect(first.frames()).toHaveLength(1);
+      vi.advanceTimersByTime(10);
+      expect(first.frames()).toEqual([[1, status().text], CLOSE]);
+      expect(second.frames()).toEqual([[1, status().text], CLOSE]);
+    });
+
+    it('close within a second of the first however long the burst goes on', () => {
+      fakeClock();
+      const first = connection();
+      first.socket.sendFinalFrame(status(), 1000, 'Transaction settled');
+      const others = Array.from({ length: 30 }, () => connection());
+      let elapsed = 0;
+      for (const other of others) {
+        vi.advanceTimersByTime(40);
+        elapsed += 40;
+        other.socket.sendFinalFrame(status(), 1000, 'Transaction settled');
+        if (first.frames().length === 2) break;
+      }
+      expect(first.frames()).toEqual([[1, status().text], CLOSE]);
+      expect(elapsed).toBeGreaterThanOrEqual(1000);
+      expect(elapsed).toBeLessThanOrEqual(1080);
+    });
   });
 
   describe('heartbeat', () => {

@@ -132,13 +132,10 @@ export class Connection extends WebSocket implements HubSocket {
     this.releaseHandshake();
   }
 
-  /**
-   * The last frame now, the close frame once the current fan-out is over: every socket of a
-   * burst of terminal statuses gets its message before any of them costs a close handshake.
-   */
+  /** The last frame now, the close frame once the burst it belongs to is over (closeLater). */
   sendFinalFrame(frame: Frame, code: number, reason: string): void {
     this.sendFrame(frame);
-    if (pendingCloses.push([this, code, reason]) === 1) setImmediate(closePending);
+    closeLater(this, code, reason);
   }
 
   closeWith(code: number, reason: string): void {
@@ -189,10 +186,39 @@ export class Connection extends WebSocket implements HubSocket {
   }
 }
 
-/** Closes asked for by `sendFinalFrame`, done together one turn later. */
-const pendingCloses: [Connection, number, string][] = [];
+/**
+ * Closes after a final frame wait until no final frame has been sent for CLOSE_QUIET_MS (at
+ * most CLOSE_MAX_WAIT_MS after the first of them), then go out together. A close handshake
+ * costs both ends about as much CPU as the message before it: in a burst of settlements, each
+ * socket's close right after its message (one turn later) slowed the rest of the burst, on this
+ * node and, sharing the cores, on the others. Measured in docs/benchmarks.md.
+ */
+const CLOSE_QUIET_MS = 50;
+const CLOSE_MAX_WAIT_MS = 1_000;
 
-function closePending(): void {
+const pendingCloses: [Connection, number, string][] = [];
+let firstFinalAt = 0;
+let lastFinalAt = 0;
+
+function closeLater(connection: Connection, code: number, reason: string): void {
+  lastFinalAt = performance.now();
+  if (pendingCloses.push([connection, code, reason]) > 1) return;
+  firstFinalAt = lastFinalAt;
+  setTimeout(closeWhenQuiet, CLOSE_QUIET_MS);
+}
+
+function closeWhenQuiet(): void {
+  const now = performance.now();
+  const quietFor = now - lastFinalAt;
+  if (quietFor < CLOSE_QUIET_MS && now - firstFinalAt < CLOSE_MAX_WAIT_MS) {
+    setTimeout(closeWhenQuiet, CLOSE_QUIET_MS - quietFor);
+    return;
+  }
+  closeFinishedNow();
+}
+
+/** Closes every socket waiting in closeLater now (a node shutting down: 1000, not 1001). */
+export function closeFinishedNow(): void {
   for (const [connection, code, reason] of pendingCloses.splice(0)) {
     connection.closeWith(code, reason);
   }

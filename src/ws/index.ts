@@ -13,7 +13,7 @@ import {
 } from '../limits/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { isTransactionId } from '../wire/index.js';
-import { Connection, type ConnectionContext } from './connection.js';
+import { closeFinishedNow, Connection, type ConnectionContext } from './connection.js';
 import { decodeSafely, parseVersion, peerAddress, refuseUpgrade, splitUrl } from './upgrade.js';
 
 export { parseVersion } from './upgrade.js';
@@ -225,6 +225,7 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
     close(code, reason) {
       accepting = false;
       clearInterval(heartbeat);
+      closeFinishedNow();
       hub.closeAll(code, reason);
       // Sockets the hub does not know (being refused) close too.
       for (const connection of connections) connection.closeWith(code, reason);
