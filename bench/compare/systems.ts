@@ -180,7 +180,7 @@ export async function startService(options: ServiceOptions): Promise<BenchSystem
   const intents = new Map<string, string>();
   let key = '';
   const kind = options.databaseUrl ? 'postgres' : 'pglite';
-  let settledLog = new SettledLog();
+  let commitLog = new CommitLog();
   return {
     label:
       options.workers && options.workers > 1
@@ -190,7 +190,7 @@ export async function startService(options: ServiceOptions): Promise<BenchSystem
     async restart() {
       await service.server.kill();
       service = await launch();
-      settledLog = new SettledLog();
+      commitLog = new CommitLog();
     },
     async create(count) {
       if (!key) {
@@ -239,14 +239,14 @@ export async function startService(options: ServiceOptions): Promise<BenchSystem
       // The log may still be on its way through the pipe when the messages have arrived.
       await waitFor(
         () => {
-          settledLog.scan(service.server.output());
-          return received.every((item) => settledLog.times.has(item.checkpointTimestamp ?? ''));
+          commitLog.scan(service.server.output());
+          return received.every((item) => commitLog.times.has(item.checkpointTimestamp ?? ''));
         },
         'the settlements committed log lines',
         30_000,
         50,
       );
-      return commitTimes(settledLog.times, received);
+      return commitTimes(commitLog.times, received);
     },
     stop: async () => {
       await service.server.kill();
@@ -255,8 +255,11 @@ export async function startService(options: ServiceOptions): Promise<BenchSystem
   };
 }
 
-/** `settlements committed` log lines (written right after each indexer commit): checkpoint time → log time. */
-class SettledLog {
+/**
+ * `settlements committed` log lines, written right after each indexer commit: checkpoint
+ * timestamp → the line's time.
+ */
+class CommitLog {
   readonly times = new Map<string, number>();
   private scanned = 0;
 
