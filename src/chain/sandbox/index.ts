@@ -1,4 +1,9 @@
-export { startSandboxChain, type SandboxChain, type SandboxChainOptions } from './server.js';
+export {
+  MAX_PAYMENTS_PER_REQUEST,
+  startSandboxChain,
+  type SandboxChain,
+  type SandboxChainOptions,
+} from './server.js';
 export { sandboxWalletClient, type SandboxWallet } from './wallet.js';
 export {
   IntentAlreadySettledError,

@@ -8,6 +8,7 @@ import type { LedgerFile, LedgerRecord, StoredTransaction } from './persistence.
 import {
   IntentAlreadySettledError,
   normalisePayment,
+  type NormalisedPayment,
   type PaymentReceipt,
   type SandboxPayment,
 } from './payment.js';
@@ -113,20 +114,42 @@ export class SandboxLedger {
   }
 
   /** Accepts the payment now; resolves once a checkpoint has finalised it. */
-  submit(payment: SandboxPayment): Promise<PaymentReceipt> {
+  async submit(payment: SandboxPayment): Promise<PaymentReceipt> {
+    const [receipt] = await this.submitAll([payment]);
+    return receipt as PaymentReceipt;
+  }
+
+  /**
+   * Accepts every payment now or none (a bad one, or an intent settled before or twice in the
+   * list, refuses them all); resolves once the checkpoint that finalised them all is made.
+   */
+  submitAll(payments: readonly SandboxPayment[]): Promise<PaymentReceipt[]> {
     if (this.stopped) return Promise.reject(new Error('The sandbox chain is stopped'));
-    const normalised = normalisePayment(payment);
-    if (this.executedIntents.has(normalised.intentHash)) {
-      return Promise.reject(new IntentAlreadySettledError(normalised.intentHash));
+    let normalised: NormalisedPayment[];
+    try {
+      normalised = payments.map((payment) => normalisePayment(payment));
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    this.executedIntents.add(normalised.intentHash);
+    const intents = new Set<string>();
+    for (const { intentHash } of normalised) {
+      if (this.executedIntents.has(intentHash) || intents.has(intentHash)) {
+        return Promise.reject(new IntentAlreadySettledError(intentHash));
+      }
+      intents.add(intentHash);
+    }
+    return Promise.all(normalised.map((payment) => this.accept(payment)));
+  }
+
+  private accept(payment: NormalisedPayment): Promise<PaymentReceipt> {
+    this.executedIntents.add(payment.intentHash);
     const stored: StoredTransaction = {
       digest: toBase58(randomBytes(32)),
-      intentHash: normalised.intentHash,
-      merchant: normalised.merchant,
-      amount: normalised.amount.toString(),
-      coinType: normalised.coinType,
-      buyer: normalised.buyerStealthAddress ?? randomAddress(),
+      intentHash: payment.intentHash,
+      merchant: payment.merchant,
+      amount: payment.amount.toString(),
+      coinType: payment.coinType,
+      buyer: payment.buyerStealthAddress ?? randomAddress(),
       receiptId: randomAddress(),
       warrantyId: null,
       gasMist: GAS_MIST.toString(),

@@ -11,6 +11,7 @@ import { createGraphqlChainSource } from '../graphql-source.js';
 import { settlementEventType } from '../settlement-event.js';
 import {
   IntentAlreadySettledError,
+  MAX_PAYMENTS_PER_REQUEST,
   SandboxInputError,
   sandboxWalletClient,
   startSandboxChain,
@@ -125,6 +126,36 @@ describe('sandbox chain', () => {
     await expect(wallet.pay({ ...payment(), amount: -1n })).rejects.toBeInstanceOf(
       SandboxInputError,
     );
+  });
+
+  it('settles a list of payments in one checkpoint, all or none', async () => {
+    const chain = await chainFor({ checkpointIntervalMs: 50 });
+    const wallet = sandboxWalletClient(chain.url);
+    const receipts = await wallet.payAll([payment(), payment(), payment()]);
+    expect(new Set(receipts.map((receipt) => receipt.checkpoint)).size).toBe(1);
+    expect(new Set(receipts.map((receipt) => receipt.txDigest)).size).toBe(3);
+
+    // One bad or already settled payment refuses the list: the good ones stay payable.
+    const good = payment();
+    const body = (intentHash: string) => ({ ...good, intentHash, amount: '10' });
+    const bad = await post(`${chain.url}/sandbox/pay`, [
+      body(good.intentHash),
+      { ...body(intent()), amount: '0' },
+    ]);
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toMatch(/^payment 1: amount/);
+    const repeated = intent();
+    expect((await post(`${chain.url}/sandbox/pay`, [body(repeated), body(repeated)])).status).toBe(
+      409,
+    );
+    await expect(wallet.payAll([good, payment()])).resolves.toHaveLength(2);
+    await expect(wallet.payAll([payment(), good])).rejects.toBeInstanceOf(
+      IntentAlreadySettledError,
+    );
+
+    expect((await post(`${chain.url}/sandbox/pay`, [])).status).toBe(400);
+    const tooMany = Array.from({ length: MAX_PAYMENTS_PER_REQUEST + 1 }, () => body(intent()));
+    expect((await post(`${chain.url}/sandbox/pay`, tooMany)).status).toBe(400);
   });
 
   it('answers invalid GraphQL with errors, as a GraphQL server does', async () => {
