@@ -371,6 +371,22 @@ function busSuite(engine: Engine): void {
       expect(b.deliveries).toBe(messages);
     });
 
+    it('carries the messages of a node whose id holds quotes and a line break', async () => {
+      const nodeA = await start('a "quoted"\nnode');
+      const nodeB = await start('b');
+      const a = record(nodeA);
+      const b = record(nodeB);
+      const batch = versions(1, 300);
+      expect(encodeMessages(nodeA.nodeId, batch).length).toBeGreaterThan(1);
+
+      await nodeA.publish(batch);
+      await waitFor(() => b.heard.length >= 300, 'B to hear all 300');
+      await nodeB.publish([state(1000)]);
+      await waitFor(() => a.heard.length >= 301, "A to hear B's answer, after any echo");
+      expect(b.versions()).toEqual([...batch.map((s) => s.version), 1000]);
+      expect(a.versions()).toEqual([...batch.map((s) => s.version), 1000]);
+    });
+
     it('ignores malformed messages and keeps delivering good ones', async () => {
       const { logger, records } = capturingLogger();
       const nodeA = await start('a');

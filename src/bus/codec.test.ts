@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { TransactionState } from '../store/index.js';
-import { MAX_MESSAGE_BYTES, decodeMessage, encodeMessages } from './codec.js';
+import { MAX_MESSAGE_BYTES, decodeMessage, encodeMessages, isFrom } from './codec.js';
 
 const states: TransactionState[] = Array.from({ length: 400 }, (_, i) => ({
   transactionId: randomUUID(),
@@ -26,6 +26,26 @@ describe('the bus codec', () => {
     for (const message of encodeMessages(origin, states)) {
       expect(Buffer.byteLength(message)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
     }
+  });
+
+  it('writes what JSON.stringify would, never a raw line break (the Postgres bus splits on them)', () => {
+    for (const origin of ['node-a', 'a "quoted"\nnode\u2028']) {
+      for (const message of encodeMessages(origin, states)) {
+        expect(JSON.stringify(JSON.parse(message))).toBe(message);
+        expect(message).not.toMatch(/[\n\r]/);
+      }
+    }
+  });
+
+  it("tells a node's own messages from its first bytes, and only its own", () => {
+    const [mine] = encodeMessages('node-a', states);
+    const [other] = encodeMessages('node-ab', states);
+    const [quoted] = encodeMessages('a "b"', states);
+    expect(isFrom(mine ?? '', 'node-a')).toBe(true);
+    expect(isFrom(other ?? '', 'node-a')).toBe(false);
+    expect(isFrom(mine ?? '', 'node-ab')).toBe(false);
+    expect(isFrom(quoted ?? '', 'a "b"')).toBe(true);
+    expect(isFrom(quoted ?? '', 'a ')).toBe(false);
   });
 
   it('encodes nothing for no states', () => {

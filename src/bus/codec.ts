@@ -25,12 +25,15 @@ export const MAX_MESSAGE_BYTES = 7_500;
 
 export function encodeMessages(origin: string, states: readonly TransactionState[]): string[] {
   const messages: string[] = [];
-  let batch: WireState[] = [];
-  // Bytes, not UTF-16 code units: NOTIFY's limit is in bytes and a node id may be non-ASCII.
-  const envelopeBytes = Buffer.byteLength(JSON.stringify({ o: origin, s: [] }));
+  // Each state is serialised once and the message assembled around it: what JSON.stringify of
+  // the whole message would write, for half the work (the indexer's worker does this between
+  // the commit and the statement that tells the other nodes).
+  const head = `${originPrefix(origin)}"s":[`;
+  const envelopeBytes = Buffer.byteLength(head) + 2; // + "]}"
+  let batch: string[] = [];
   let size = envelopeBytes;
   const flush = () => {
-    if (batch.length > 0) messages.push(JSON.stringify({ o: origin, s: batch }));
+    if (batch.length > 0) messages.push(`${head}${batch.join(',')}]}`);
     batch = [];
     size = envelopeBytes;
   };
@@ -43,13 +46,28 @@ export function encodeMessages(origin: string, states: readonly TransactionState
       a: state.settledAt?.toISOString() ?? null,
       l: state.late,
     };
-    const bytes = Buffer.byteLength(JSON.stringify(wire)) + 1;
+    const text = JSON.stringify(wire);
+    // Bytes, not UTF-16 code units: NOTIFY's limit is in bytes. + 1 for the comma.
+    const bytes = Buffer.byteLength(text) + 1;
     if (size + bytes > MAX_MESSAGE_BYTES) flush();
-    batch.push(wire);
+    batch.push(text);
     size += bytes;
   }
   flush();
   return messages;
+}
+
+/** How every message from `origin` begins: `{"o":<origin>,`. */
+function originPrefix(origin: string): string {
+  return `{"o":${JSON.stringify(origin)},`;
+}
+
+/**
+ * True for a message this node sent itself (engines echo a node's publishes back to it): told
+ * from its first bytes, without parsing the rest, since the node has delivered them already.
+ */
+export function isFrom(text: string, origin: string): boolean {
+  return text.startsWith(originPrefix(origin));
 }
 
 /** Undefined for anything malformed: a bad message from the engine must not crash a node. */

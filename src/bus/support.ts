@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { decodeMessage } from './codec.js';
+import { decodeMessage, isFrom } from './codec.js';
 import { createFanOut } from './index.js';
 
 type FanOut = ReturnType<typeof createFanOut>;
@@ -50,12 +50,13 @@ export function receiveMessage(
   text: string,
   { nodeId, fanOut, log }: { nodeId: string; fanOut: FanOut; log: Logger },
 ): void {
+  if (isFrom(text, nodeId)) return; // our own, already delivered inside publish: not parsed
   const message = decodeMessage(text);
   if (!message) {
     log.debug({ bytes: text.length }, 'dropped a malformed bus message');
     return;
   }
-  if (message.origin === nodeId) return; // our own, already delivered inside publish
+  if (message.origin === nodeId) return; // our own in another spelling
   fanOut.deliver(message.states);
 }
 
