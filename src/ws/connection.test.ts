@@ -3,6 +3,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Frame } from '../hub/index.js';
 import { createMetrics } from '../metrics/index.js';
+import { DeferredCloses } from './closes.js';
 import { Connection } from './connection.js';
 
 const POLICY = { maxBufferedBytes: 1000, maxClientFramesPerWindow: 3, clientFrameWindowMs: 10_000 };
@@ -43,7 +44,7 @@ function framesIn(bytes: Buffer): [number, string][] {
  * A real ws WebSocket (a Connection) over an in-memory stream standing in for the TCP socket:
  * what the server writes is collected, and what a client would send is pushed in.
  */
-function connection() {
+function connection(closes = new DeferredCloses()) {
   const written: Buffer[] = [];
   const stream = new Duplex({
     read() {},
@@ -70,7 +71,13 @@ function connection() {
     indexer: () => undefined,
   });
   const closed = vi.fn();
-  socket.attach({ policy: POLICY, metrics, logger: pino({ level: 'silent' }), onClosed: closed });
+  socket.attach({
+    policy: POLICY,
+    metrics,
+    logger: pino({ level: 'silent' }),
+    onClosed: closed,
+    closes,
+  });
   return {
     socket,
     stream,
@@ -120,8 +127,9 @@ describe('Connection', () => {
 
     it('go out at once; their close frames once none was sent for 50 ms', () => {
       fakeClock();
-      const first = connection();
-      const second = connection();
+      const closes = new DeferredCloses();
+      const first = connection(closes);
+      const second = connection(closes);
       first.socket.sendFinalFrame(status(), 1000, 'Transaction settled');
       expect(first.frames()).toEqual([[1, status().text]]);
       vi.advanceTimersByTime(40);
@@ -136,9 +144,10 @@ describe('Connection', () => {
 
     it('close within a second of the first however long the burst goes on', () => {
       fakeClock();
-      const first = connection();
+      const closes = new DeferredCloses();
+      const first = connection(closes);
       first.socket.sendFinalFrame(status(), 1000, 'Transaction settled');
-      const others = Array.from({ length: 30 }, () => connection());
+      const others = Array.from({ length: 30 }, () => connection(closes));
       let elapsed = 0;
       for (const other of others) {
         vi.advanceTimersByTime(40);
@@ -149,6 +158,20 @@ describe('Connection', () => {
       expect(first.frames()).toEqual([[1, status().text], CLOSE]);
       expect(elapsed).toBeGreaterThanOrEqual(1000);
       expect(elapsed).toBeLessThanOrEqual(1080);
+    });
+    it("wait in their endpoint's queue: a node flushing its closes leaves another's alone", () => {
+      fakeClock();
+      const mine = new DeferredCloses();
+      const theirs = new DeferredCloses();
+      const first = connection(mine);
+      const second = connection(theirs);
+      first.socket.sendFinalFrame(status(), 1000, 'Transaction settled');
+      second.socket.sendFinalFrame(status(), 1000, 'Transaction settled');
+      mine.flush(); // what a node shutting down does
+      expect(first.frames()).toEqual([[1, status().text], CLOSE]);
+      expect(second.frames()).toEqual([[1, status().text]]);
+      vi.advanceTimersByTime(50);
+      expect(second.frames()).toEqual([[1, status().text], CLOSE]);
     });
   });
 

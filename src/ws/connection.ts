@@ -4,6 +4,7 @@ import type { WebSocketLimits } from '../config/index.js';
 import { errorFrame, type Frame, type HubSocket, type Watch } from '../hub/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { CloseCode } from '../wire/index.js';
+import type { DeferredCloses } from './closes.js';
 import { encodeTextFrame } from './frames.js';
 
 export type ConnectionMetrics = Pick<Metrics, 'messagesSent' | 'wsCloses'>;
@@ -20,6 +21,8 @@ export interface ConnectionContext {
   logger: Logger;
   /** Runs exactly once per connection, when it has ended, whoever ended it. */
   onClosed(connection: Connection): void;
+  /** Where a close after a final frame waits for the burst to end. */
+  closes: DeferredCloses;
 }
 
 /** ws keeps the TCP socket here; frames built once are written to it directly (see send). */
@@ -132,10 +135,11 @@ export class Connection extends WebSocket implements HubSocket {
     this.releaseHandshake();
   }
 
-  /** The last frame now, the close frame once the burst it belongs to is over (closeLater). */
+  /** The last frame now, the close frame once the burst it belongs to is over. */
   sendFinalFrame(frame: Frame, code: number, reason: string): void {
     this.sendFrame(frame);
-    closeLater(this, code, reason);
+    if (this.context) this.context.closes.add(this, code, reason);
+    else this.closeWith(code, reason);
   }
 
   closeWith(code: number, reason: string): void {
@@ -183,44 +187,6 @@ export class Connection extends WebSocket implements HubSocket {
         'Too many frames: this socket is read-only, send nothing',
       );
     }
-  }
-}
-
-/**
- * Closes after a final frame wait until no final frame has been sent for CLOSE_QUIET_MS (at
- * most CLOSE_MAX_WAIT_MS after the first of them), then go out together. A close handshake
- * costs both ends about as much CPU as the message before it: in a burst of settlements, each
- * socket's close right after its message (one turn later) slowed the rest of the burst, on this
- * node and, sharing the cores, on the others. Measured in docs/benchmarks.md.
- */
-const CLOSE_QUIET_MS = 50;
-const CLOSE_MAX_WAIT_MS = 1_000;
-
-const pendingCloses: [Connection, number, string][] = [];
-let firstFinalAt = 0;
-let lastFinalAt = 0;
-
-function closeLater(connection: Connection, code: number, reason: string): void {
-  lastFinalAt = performance.now();
-  if (pendingCloses.push([connection, code, reason]) > 1) return;
-  firstFinalAt = lastFinalAt;
-  setTimeout(closeWhenQuiet, CLOSE_QUIET_MS);
-}
-
-function closeWhenQuiet(): void {
-  const now = performance.now();
-  const quietFor = now - lastFinalAt;
-  if (quietFor < CLOSE_QUIET_MS && now - firstFinalAt < CLOSE_MAX_WAIT_MS) {
-    setTimeout(closeWhenQuiet, CLOSE_QUIET_MS - quietFor);
-    return;
-  }
-  closeFinishedNow();
-}
-
-/** Closes every socket waiting in closeLater now (a node shutting down: 1000, not 1001). */
-export function closeFinishedNow(): void {
-  for (const [connection, code, reason] of pendingCloses.splice(0)) {
-    connection.closeWith(code, reason);
   }
 }
 

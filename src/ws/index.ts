@@ -13,7 +13,8 @@ import {
 } from '../limits/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { isTransactionId } from '../wire/index.js';
-import { closeFinishedNow, Connection, type ConnectionContext } from './connection.js';
+import { DeferredCloses } from './closes.js';
+import { Connection, type ConnectionContext } from './connection.js';
 import { decodeSafely, parseVersion, peerAddress, refuseUpgrade, splitUrl } from './upgrade.js';
 
 export { parseVersion } from './upgrade.js';
@@ -170,7 +171,8 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
     if (connection.heldAddress !== undefined) perAddress.release(connection.heldAddress);
     connection.watch?.unwatch();
   };
-  const context: ConnectionContext = { policy: limits, metrics, logger, onClosed };
+  const closes = new DeferredCloses();
+  const context: ConnectionContext = { policy: limits, metrics, logger, onClosed, closes };
 
   const onConnection = (
     connection: Connection,
@@ -225,7 +227,7 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
     close(code, reason) {
       accepting = false;
       clearInterval(heartbeat);
-      closeFinishedNow();
+      closes.flush();
       hub.closeAll(code, reason);
       // Sockets the hub does not know (being refused) close too.
       for (const connection of connections) connection.closeWith(code, reason);
