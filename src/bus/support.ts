@@ -56,7 +56,6 @@ export function receiveMessage(
     log.debug({ bytes: text.length }, 'dropped a malformed bus message');
     return;
   }
-  if (message.origin === nodeId) return; // our own in another spelling
   fanOut.deliver(message.states);
 }
 

@@ -8,11 +8,11 @@ const CLOSE_MAX_WAIT_MS = 1_000;
 
 /**
  * Closes after a final frame wait until no final frame has been sent on the endpoint for
- * `quietMs` (at most `maxWaitMs` after the first of them), then go out together. A close
- * handshake costs both ends about as much CPU as the message before it: in a burst of
+ * CLOSE_QUIET_MS (at most CLOSE_MAX_WAIT_MS after the first of them), then go out together.
+ * A close handshake costs both ends about as much CPU as the message before it: in a burst of
  * settlements, each socket's close right after its message slowed the rest of the burst, on
- * this node and, sharing the cores, on the others (docs/benchmarks.md). One queue per endpoint:
- * several nodes in one process keep their own.
+ * this node and, sharing the cores, on the others (docs/benchmarks.md). One queue per
+ * endpoint: several nodes in one process keep their own.
  */
 export class DeferredCloses {
   private pending: [Closable, number, string][] = [];
@@ -20,16 +20,11 @@ export class DeferredCloses {
   private lastAt = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly quietMs = CLOSE_QUIET_MS,
-    private readonly maxWaitMs = CLOSE_MAX_WAIT_MS,
-  ) {}
-
   add(connection: Closable, code: number, reason: string): void {
     this.lastAt = performance.now();
     if (this.pending.push([connection, code, reason]) > 1) return;
     this.firstAt = this.lastAt;
-    this.wait(this.quietMs);
+    this.wait(CLOSE_QUIET_MS);
   }
 
   /** Closes every socket waiting now (a node shutting down: 1000, not 1001). */
@@ -48,8 +43,8 @@ export class DeferredCloses {
   private closeWhenQuiet(): void {
     const now = performance.now();
     const quietFor = now - this.lastAt;
-    if (quietFor < this.quietMs && now - this.firstAt < this.maxWaitMs) {
-      this.wait(this.quietMs - quietFor);
+    if (quietFor < CLOSE_QUIET_MS && now - this.firstAt < CLOSE_MAX_WAIT_MS) {
+      this.wait(CLOSE_QUIET_MS - quietFor);
       return;
     }
     this.flush();

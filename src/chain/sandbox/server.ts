@@ -115,14 +115,13 @@ export async function startSandboxChain(options: SandboxChainOptions = {}): Prom
     if (pathname === '/sandbox/pay') {
       if (request.method !== 'POST') throw new HttpError(405, 'Use POST');
       const body = await readJson(request);
-      const receipts = Array.isArray(body)
-        ? await payOverHttp(body, true)
-        : await payOverHttp([body]);
+      const listed = Array.isArray(body);
+      const receipts = await payOverHttp(listed ? body : [body], listed);
       const answers = receipts.map((receipt) => ({
         txDigest: receipt.txDigest,
         checkpoint: Number(receipt.checkpoint),
       }));
-      send(response, 202, Array.isArray(body) ? answers : answers[0]);
+      send(response, 202, listed ? answers : answers[0]);
       return;
     }
     if (pathname === '/sandbox/faults' && faults) {
@@ -147,7 +146,7 @@ export async function startSandboxChain(options: SandboxChainOptions = {}): Prom
     throw new HttpError(404, 'Not found');
   }
 
-  async function payOverHttp(bodies: unknown[], listed = false): Promise<PaymentReceipt[]> {
+  async function payOverHttp(bodies: unknown[], listed: boolean): Promise<PaymentReceipt[]> {
     if (bodies.length === 0 || bodies.length > MAX_PAYMENTS_PER_REQUEST) {
       throw new HttpError(400, `send 1 to ${MAX_PAYMENTS_PER_REQUEST} payments at once`);
     }
