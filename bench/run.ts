@@ -12,6 +12,7 @@ import { currentHub, hubFigures } from './hub.js';
 import { busLatency } from './bus.js';
 import { checkpointToClient, indexerThroughput } from './indexer.js';
 import { machine, table, type Row } from './report.js';
+import { storeReads } from './store.js';
 import { postgresForTests } from '../test/support/postgres.js';
 
 async function locations(): Promise<{ location: DatabaseLocation; drop: () => Promise<void> }[]> {
@@ -42,6 +43,17 @@ const SUITES: Record<string, { title: string; run: () => Promise<Row[] | string>
         rows.push(await indexerThroughput(location, 1000));
         rows.push(...(await checkpointToClient(location, 100, 250)));
         rows.push(...(await checkpointToClient(location, 100, 50)));
+        await drop();
+      }
+      return rows;
+    },
+  },
+  store: {
+    title: 'First reads of watched transactions (issue 7)',
+    async run() {
+      const rows: Row[] = [];
+      for (const { location, drop } of await locations()) {
+        rows.push(...(await storeReads(location)));
         await drop();
       }
       return rows;

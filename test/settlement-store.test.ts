@@ -97,6 +97,26 @@ function settlementSuite(
       expect(rows.map((row) => row.event).sort()).toEqual(['created', 'settled']);
     });
 
+    it('reads settled and late proposals alike one at a time and in a batch', async () => {
+      const settled = await pendingProposal();
+      const late = await pendingProposal();
+      await store.proposals.cancel(late.transactionId, late.merchantId, new Date());
+      const at = new Date('2026-11-27T12:34:56.789Z');
+      await apply(
+        [eventFor(settled), eventFor(late)].map((e) => ({ ...e, checkpointTimestamp: at })),
+      );
+
+      const ids = [settled.transactionId, late.transactionId];
+      const one = await Promise.all(ids.map((id) => store.proposals.state(id)));
+      const batch = await store.proposals.states(ids);
+      const byId = new Map(batch.map((state) => [state.transactionId, state]));
+      expect(ids.map((id) => byId.get(id))).toEqual(one);
+      expect(one).toMatchObject([
+        { status: 'settled', version: 2, late: false, settledAt: at },
+        { status: 'settled', version: 3, late: true, settledAt: at },
+      ]);
+    });
+
     /** Brings a fresh proposal into `status` through the store's own transitions. */
     async function proposalIn(status: TransactionStatus) {
       const proposal = await pendingProposal();

@@ -103,6 +103,37 @@ describe('settlement in sandbox mode', () => {
     });
   });
 
+  it('logs every settlement of a batch once, with its digest, a hundred to a line', async () => {
+    const ids = await Promise.all(Array.from({ length: 150 }, () => createProposal(node)));
+    const terms = await Promise.all(ids.map((id) => node.store.settlements.termsByTransaction(id)));
+    if (!node.sandboxChain) throw new Error('no sandbox chain');
+    const receipts = await node.sandboxChain.wallet.payAll(
+      terms.map((term) => {
+        if (!term) throw new Error('no terms');
+        const { intentHash, merchantSuiAddress: merchant, amountBaseUnits: amount } = term;
+        return { intentHash, merchant, amount, coinType: term.coinType };
+      }),
+    );
+    const settledLines = () =>
+      node.logs
+        .map((line) => JSON.parse(line) as { msg: string; settlements?: unknown[] })
+        .filter((line) => line.msg === 'settled')
+        .map((line) => line.settlements ?? []) as { transactionId: string; txDigest: string }[][];
+    const logged = () => settledLines().flat();
+    const ours = new Set(ids);
+    await waitFor(
+      () => logged().filter((entry) => ours.has(entry.transactionId)).length >= ids.length,
+      'a settled line for each of the 150',
+    );
+    const entries = logged().filter((entry) => ours.has(entry.transactionId));
+    expect(entries.map((entry) => entry.transactionId).sort()).toEqual([...ids].sort());
+    const digestOf = new Map(entries.map((entry) => [entry.transactionId, entry.txDigest]));
+    // One checkpoint, one batch: two lines of at most 100 hold its 150 settlements.
+    expect(new Set(receipts.map((receipt) => receipt.checkpoint)).size).toBe(1);
+    expect(ids.map((id) => digestOf.get(id))).toEqual(receipts.map((r) => r.txDigest));
+    expect(Math.max(...settledLines().map((line) => line.length))).toBeLessThanOrEqual(100);
+  });
+
   it('answers 404 for an unknown proposal and 409 when it was already paid', async () => {
     expect((await pay('00000000-0000-4000-8000-000000000000')).status).toBe(404);
     const txId = await createProposal(node);
@@ -147,12 +178,13 @@ describe('settlement in sandbox mode', () => {
       .join('\n')
       .toLowerCase();
     const hex = buyer.slice(2);
-    // The chain itself does carry it: proof that the address was there to leak.
+    // The chain itself does carry it: proof that the address was there to leak (the newest
+    // events: earlier tests paid many).
     const onChain = await fetch(node.sandboxChain.graphqlUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        query: `{ events(first: 50) { nodes { transaction { effects { balanceChanges(first: 10) { nodes { owner { address } } } } } } } }`,
+        query: `{ events(last: 50) { nodes { transaction { effects { balanceChanges(first: 10) { nodes { owner { address } } } } } } } }`,
       }),
     }).then((response) => response.text());
     expect(onChain).toContain(hex);

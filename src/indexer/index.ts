@@ -49,6 +49,8 @@ export interface Indexer {
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
+/** Settlements per `settled` log line: about 12 KB, under the 16 KB at which Docker splits a line. */
+const SETTLED_PER_LINE = 100;
 
 /**
  * Follows the chain source from the saved cursor and applies each batch in one DB transaction;
@@ -113,12 +115,16 @@ export function startIndexer(deps: IndexerDeps): Indexer {
     try {
       await deps.bus.publish(applied.settled);
     } finally {
-      // Committed either way: each settlement gets its line even when the publish failed.
-      for (const state of applied.settled) {
-        deps.logger.info(
-          { transactionId: state.transactionId, txDigest: state.suiTxDigest, late: state.late },
-          'settled',
-        );
+      // Committed either way: each settlement is logged even when the publish failed, a line per
+      // SETTLED_PER_LINE of them (the CPU of a line each, 6.5 ms per 1,000 here against 1.7,
+      // fell in the middle of the other nodes' fan-out).
+      for (let start = 0; start < applied.settled.length; start += SETTLED_PER_LINE) {
+        const settlements = applied.settled.slice(start, start + SETTLED_PER_LINE).map((state) => ({
+          transactionId: state.transactionId,
+          txDigest: state.suiTxDigest,
+          late: state.late,
+        }));
+        deps.logger.info({ settlements }, 'settled');
       }
     }
     deps.onBatch?.(batch, applied);
