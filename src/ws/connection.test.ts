@@ -176,25 +176,42 @@ describe('Connection', () => {
   });
 
   describe('heartbeat', () => {
-    it('pings, and terminates at the next sweep when no pong came back', async () => {
+    it('pings, and terminates at the next visit when no pong came back', async () => {
       const { socket, stream, metrics, frames, receive, closed } = connection();
-      expect(socket.heartbeat()).toBe(true);
+      expect(socket.heartbeat(1, 1)).toBe(true);
       await receive(clientFrame(0xa));
-      expect(socket.heartbeat()).toBe(true);
+      expect(socket.heartbeat(2, 1)).toBe(true);
       expect(frames().filter(([opcode]) => opcode === 9)).toHaveLength(2);
-      expect(socket.heartbeat()).toBe(false);
+      expect(socket.heartbeat(3, 1)).toBe(false);
       expect(stream.destroyed).toBe(true);
-      expect(socket.heartbeat()).toBe(true); // counted once
+      expect(socket.heartbeat(4, 1)).toBe(true); // counted once
       await vi.waitFor(() => expect(closed).toHaveBeenCalledWith(socket));
       expect(await closeCodes(metrics)).toEqual([['1006', 1]]);
     });
 
-    it('terminates a socket stuck closing since the previous sweep, keeping its close code', async () => {
+    it('gives an unanswered ping its patience before terminating, and pings no more meanwhile', async () => {
+      const { socket, stream, frames, receive } = connection();
+      expect(socket.heartbeat(10, 5)).toBe(true);
+      // Visited again too soon (other sockets closed): left alone, no second ping.
+      expect(socket.heartbeat(12, 5)).toBe(true);
+      expect(socket.heartbeat(14, 5)).toBe(true);
+      expect(frames().filter(([opcode]) => opcode === 9)).toHaveLength(1);
+      expect(stream.destroyed).toBe(false);
+      // The pong arrives in time: the next visit pings again.
+      await receive(clientFrame(0xa));
+      expect(socket.heartbeat(15, 5)).toBe(true);
+      expect(frames().filter(([opcode]) => opcode === 9)).toHaveLength(2);
+      expect(socket.heartbeat(19, 5)).toBe(true);
+      expect(socket.heartbeat(20, 5)).toBe(false);
+      expect(stream.destroyed).toBe(true);
+    });
+
+    it('terminates a socket stuck closing since the previous visit, keeping its close code', async () => {
       const { socket, metrics, frames, closed } = connection();
       socket.closeWith(1013, 'Reading too slowly');
-      socket.heartbeat(); // no ping: not open
+      socket.heartbeat(1, 1); // no ping: not open
       expect(frames().filter(([opcode]) => opcode === 9)).toHaveLength(0);
-      expect(socket.heartbeat()).toBe(false);
+      expect(socket.heartbeat(2, 1)).toBe(false);
       await vi.waitFor(() => expect(closed).toHaveBeenCalledWith(socket));
       expect(await closeCodes(metrics)).toEqual([['1013', 1]]);
     });

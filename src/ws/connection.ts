@@ -45,8 +45,9 @@ interface CorkedSocket {
  *   most that much memory and never delays the others (sends never wait).
  * - read-only: client frames are ignored, but more than `maxClientFramesPerWindow` data or
  *   ping frames within `clientFrameWindowMs` close the socket with 1008.
- * - heartbeat: `heartbeat()` is called by the node's one sweep timer; a socket that has not
- *   answered the previous ping by the next sweep is terminated.
+ * - heartbeat: `heartbeat()` is called by the node's one heartbeat timer, about once per
+ *   interval; a socket that has not answered a ping by a visit at least half an interval later
+ *   is terminated.
  *
  * There is one per open socket, so it is one object: no wrapper around the WebSocket, no
  * listener closures. Its own events (pong, message, ping, error, close) are handled in `emit`
@@ -60,7 +61,11 @@ export class Connection extends WebSocket implements HubSocket {
   watch: Watch | undefined;
 
   private context: ConnectionContext | undefined;
-  private alive = true;
+  /**
+   * The heartbeat tick at which the ping still unanswered was sent (0: none is). A small
+   * integer, as cheap per socket as a boolean: no timestamp object.
+   */
+  private unansweredSince = 0;
   private terminated = false;
   /** The code this side closed with, reported by the closes metric instead of the peer's. */
   private closeCode: number | undefined;
@@ -95,7 +100,7 @@ export class Connection extends WebSocket implements HubSocket {
     if (!context) return super.emit(event, ...args);
     switch (event) {
       case 'pong':
-        this.alive = true;
+        this.unansweredSince = 0;
         return true;
       case 'message':
       case 'ping':
@@ -157,19 +162,22 @@ export class Connection extends WebSocket implements HubSocket {
   }
 
   /**
-   * One heartbeat sweep: terminates the socket if the previous ping went unanswered (also one
-   * stuck in a closing handshake since the last sweep), else pings it. False when terminated.
+   * One heartbeat visit at `tick` (the endpoint's tick count, from 1): terminates the socket if
+   * a ping sent at least `patienceTicks` ago went unanswered (also one stuck in a closing
+   * handshake since then), leaves a more recent one time to answer, else pings it. False when
+   * terminated.
    */
-  heartbeat(): boolean {
+  heartbeat(tick: number, patienceTicks: number): boolean {
     if (this.terminated) return true;
-    if (!this.alive) {
+    if (this.unansweredSince !== 0) {
+      if (tick - this.unansweredSince < patienceTicks) return true;
       this.terminated = true;
       this.closeCode ??= 1006;
       this.releaseHandshake();
       this.terminate();
       return false;
     }
-    this.alive = false;
+    this.unansweredSince = tick;
     if (this.readyState === WebSocket.OPEN) this.ping();
     return true;
   }
