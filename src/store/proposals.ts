@@ -26,9 +26,8 @@ export interface MerchantProposal extends TransactionState {
 }
 
 export function proposalStore(db: Db) {
-  // The states come back as one JSON text, not a row each: the drivers decode rows column by
-  // column, which cost about 1.5 times the CPU per transaction on PGlite and 3 times on Postgres
-  // (`npm run bench -- store`; see statesFromJson).
+  // The states come back as one JSON text, not a row each, which the drivers would decode
+  // column by column (figures at statesFromJson).
   const statesByIds = db
     .select({
       json: sql<string | null>`json_agg(json_build_array(${proposals.transactionId},

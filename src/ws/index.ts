@@ -14,8 +14,8 @@ import {
 import type { Metrics } from '../metrics/index.js';
 import { isTransactionId } from '../wire/index.js';
 import { DeferredCloses } from './closes.js';
-import { SlicedRounds } from './rounds.js';
 import { Connection, type ConnectionContext } from './connection.js';
+import { SlicedRounds } from './rounds.js';
 import { decodeSafely, parseVersion, peerAddress, refuseUpgrade, splitUrl } from './upgrade.js';
 
 export { parseVersion } from './upgrade.js';
@@ -221,9 +221,9 @@ export function attachWebSocket(deps: WebSocketDeps): WebSocketEndpoint {
 
   // One timer per node, whatever the number of sockets. A round visits every socket once per
   // interval, a slice per tick (SlicedRounds): one loop over them all stalled the node (148 -
-  // 177 ms at 12,000 sockets, delaying whatever push was due meanwhile).
-  // A socket's two visits can come closer than an interval when many before it closed, so a
-  // ping gets at least half an interval to be answered (`patience`), whatever the visits.
+  // 177 ms at 12,000 sockets, delaying whatever push was due meanwhile). A socket's two visits
+  // can come closer than an interval when many before it closed, so a ping gets at least half
+  // an interval to be answered (`patience`), whatever the visits.
   const slices = Math.max(1, Math.floor(limits.heartbeatMs / HEARTBEAT_TICK_MS));
   const patience = Math.ceil(slices / 2);
   const rounds = new SlicedRounds(connections, slices);
