@@ -12,7 +12,7 @@ import { API } from './support/http.js';
 import { createProposal, demoKey, startTestNode } from './support/node.js';
 import { postgresForTests, type TestDatabase } from './support/postgres.js';
 import { ensureBuilt, spawnService } from './support/process.js';
-import { insertMerchant, newProposal } from './support/store.js';
+import { insertMerchant, newProposal, paymentFor } from './support/store.js';
 import { waitFor } from './support/wait.js';
 
 const pg = await postgresForTests();
@@ -61,12 +61,7 @@ describe('an event delivered twice', () => {
       // A fresh chain is followed from its tip: pay only once the indexer holds a position, or a
       // slow start (a loaded machine) would place the payment behind it.
       await waitFor(() => indexer.status().checkpoint !== undefined, 'the indexer to start');
-      await chain.pay({
-        intentHash: proposal.intentHash,
-        merchant: proposal.merchantSuiAddress,
-        amount: proposal.amountBaseUnits,
-        coinType: proposal.coinType,
-      });
+      await chain.pay(paymentFor(proposal));
       await waitFor(() => published.length > 0, 'the settlement to be published', 15_000);
       const tip = chain.latestCheckpoint();
       await waitFor(

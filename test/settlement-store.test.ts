@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySettlement } from '../src/indexer/index.js';
@@ -13,7 +12,12 @@ import { proposals, settlementAnomalies, statusEvents } from '../src/store/schem
 import type { TransactionStatus } from '../src/wire/index.js';
 import { TRANSITIONS, type TransitionEvent } from '../src/wire/transitions.js';
 import { postgresForTests } from './support/postgres.js';
-import { insertMerchant, newProposal } from './support/store.js';
+import {
+  insertMerchant,
+  newProposal,
+  settlementEventFor as eventFor,
+  SUI_COIN_TYPE as SUI,
+} from './support/store.js';
 
 const pg = await postgresForTests();
 /** The event that takes a pending proposal to each terminal status. */
@@ -22,26 +26,6 @@ const TO_REACH: Record<Exclude<TransactionStatus, 'pending'>, TransitionEvent> =
   expired: 'expire',
   cancelled: 'cancel',
 };
-const SUI = `0x${'0'.repeat(63)}2::sui::SUI`;
-
-function eventFor(
-  proposal: { intentHash: string; merchantSuiAddress: string; amountBaseUnits: bigint },
-  overrides: Partial<SettlementEvent> = {},
-): SettlementEvent {
-  return {
-    txDigest: randomBytes(32).toString('base64url'),
-    eventIndex: 0,
-    checkpoint: 10n,
-    checkpointTimestamp: new Date('2026-11-27T12:00:00.000Z'),
-    intentHash: proposal.intentHash,
-    merchant: proposal.merchantSuiAddress,
-    amount: proposal.amountBaseUnits,
-    receiptId: `0x${'ab'.repeat(32)}`,
-    warrantyId: null,
-    credited: [{ coinType: SUI, amount: proposal.amountBaseUnits }],
-    ...overrides,
-  };
-}
 
 function settlementSuite(
   name: string,

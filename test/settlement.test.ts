@@ -132,6 +132,12 @@ describe('settlement in sandbox mode', () => {
     expect(new Set(receipts.map((receipt) => receipt.checkpoint)).size).toBe(1);
     expect(ids.map((id) => digestOf.get(id))).toEqual(receipts.map((r) => r.txDigest));
     expect(Math.max(...settledLines().map((line) => line.length))).toBeLessThanOrEqual(100);
+    // And the batch's one line before them: its count and how long its COMMIT took.
+    const committed = node.logs
+      .map((line) => JSON.parse(line) as { msg: string; checkpoint?: string })
+      .filter((line) => line.msg === 'settlements committed')
+      .find((line) => line.checkpoint === String(receipts[0]?.checkpoint));
+    expect(committed).toMatchObject({ settled: 150, commitMs: expect.any(Number) });
   });
 
   it('answers 404 for an unknown proposal and 409 when it was already paid', async () => {

@@ -8,8 +8,8 @@
  *   reached it (it then pushes to every socket in one synchronous loop).
  * - service: `node dist/main.js` (sandbox mode, on a standalone sandbox chain), proposals
  *   created through the merchant API and paid on the chain, settled by the real indexer.
- *   Start time: the commit of the indexer batch that settled it (its `settlements committed`
- *   log line, written right after the commit, before the bus and the hub).
+ *   Start time: the commit of the indexer batch that settled it, from the moment the indexer
+ *   asked for it (its `settlements committed` line, less the COMMIT's round trip it reports).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -260,7 +260,9 @@ export async function startService(options: ServiceOptions): Promise<BenchSystem
 
 /**
  * `settlements committed` log lines, written right after each indexer commit: checkpoint
- * timestamp → the line's time.
+ * timestamp → when the indexer asked for that COMMIT (the line's time less its `commitMs`).
+ * Counted from there because on the Postgres bus the other nodes are told by the commit itself
+ * and may push before the line is written; older builds log no `commitMs` (their line's time).
  */
 class CommitLog {
   readonly times = new Map<string, number>();
@@ -270,8 +272,12 @@ class CommitLog {
     const end = output.lastIndexOf('\n') + 1;
     for (const line of output.slice(this.scanned, end).split('\n')) {
       if (!line.includes('"msg":"settlements committed"')) continue;
-      const entry = JSON.parse(line) as { time: number; checkpointTimestamp: string };
-      this.times.set(entry.checkpointTimestamp, entry.time);
+      const entry = JSON.parse(line) as {
+        time: number;
+        checkpointTimestamp: string;
+        commitMs?: number;
+      };
+      this.times.set(entry.checkpointTimestamp, entry.time - (entry.commitMs ?? 0));
     }
     this.scanned = Math.max(this.scanned, end);
   }

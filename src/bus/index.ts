@@ -4,7 +4,8 @@ export type TransitionListener = (states: readonly TransactionState[]) => void;
 
 /**
  * Carries every committed transition to every node's hub. Producers publish only after their
- * transaction committed, so a listener never hears of a change the store does not have.
+ * transaction committed, or send the notification inside it (`inTransaction`, delivered by the
+ * commit), so a listener never hears of a change the store does not have.
  *
  * Every implementation delivers a node's own transitions to its local listeners before
  * `publish` resolves, whether or not the engine took them (no round trip through it), right
@@ -23,7 +24,23 @@ export interface Bus {
   onResubscribed(listener: () => void): () => void;
   /** True while subscribed to the engine (readiness). */
   readonly subscribed: boolean;
+  /** Set when the engine can take a producer's notification inside its database transaction. */
+  readonly inTransaction?: InTransactionNotice;
   close(): Promise<void>;
+}
+
+/**
+ * The Postgres bus shares the store's database, so a producer can send its NOTIFY inside the
+ * transaction that commits the transitions: the other nodes hear of them at the commit itself,
+ * not one statement (and one turn of every busy process) later, and a producer that dies right
+ * after its commit has already told them. The store runs the statement; `committed` then hands
+ * the states to this node's own listeners, which the engine's echo never reaches.
+ */
+export interface InTransactionNotice {
+  readonly channel: string;
+  /** The bus's messages for these states, one per line, as its own statement takes them. */
+  lines(states: readonly TransactionState[]): string;
+  committed(states: readonly TransactionState[]): void;
 }
 
 /** The single-process bus: the embedded database serves one process, so this is all it needs. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import postgres from 'postgres';
 import { encodeMessages } from './codec.js';
-import type { Bus } from './index.js';
+import type { Bus, InTransactionNotice } from './index.js';
 import {
   BusClosedError,
   DEFAULT_BUS_CHANNEL,
@@ -152,6 +152,13 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
     await publisher`select count(pg_notify(${channel}, chunk))
       from unnest(string_to_array(${messages.join('\n')}::text, chr(10))) as chunk`;
   };
+  const inTransaction: InTransactionNotice = {
+    channel,
+    lines: (states) => encodeMessages(nodeId, states).join('\n'),
+    committed(states) {
+      fanOut.deliver(states);
+    },
+  };
 
   return {
     nodeId,
@@ -174,6 +181,7 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
       fanOut.deliver(states);
       await withTimeout(sent, PUBLISH_TIMEOUT_MS, 'bus publish');
     },
+    inTransaction,
     subscribe: fanOut.subscribe,
     onResubscribed: resubscribed.add,
     async close() {

@@ -44,6 +44,8 @@ export function withPublishRetry(
     get subscribed() {
       return bus.subscribed;
     },
+    // Nothing to retry there: the engine took the notification with the commit.
+    inTransaction: bus.inTransaction,
     async publish(states) {
       try {
         await bus.publish(states);

@@ -10,9 +10,11 @@ export type {
   AnomalyReason,
   Anomaly,
   AppliedBatch,
+  NotifyOnCommit,
   PaymentTerms,
   SettlementDecision,
 } from './settlements.js';
+export { NotifyOnCommitError } from './settlements.js';
 export type { Merchant, NewProposal, TransactionState } from './types.js';
 export { UniqueViolation } from './types.js';
 

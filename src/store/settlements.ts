@@ -38,11 +38,34 @@ export interface Anomaly {
 
 export type SettlementDecision = VerifiedSettlement | Anomaly;
 
+/**
+ * A NOTIFY sent inside the batch's transaction (the bus's InTransactionNotice, as far as the
+ * store needs it): delivered by Postgres at the commit, or never.
+ */
+export interface NotifyOnCommit {
+  channel: string;
+  lines(states: readonly TransactionState[]): string;
+}
+
+/** The in-transaction NOTIFY failed (the whole batch rolled back with it). */
+export class NotifyOnCommitError extends Error {
+  constructor(cause: unknown) {
+    super(`NOTIFY inside the batch failed: ${(cause as Error)?.message ?? String(cause)}`, {
+      cause,
+    });
+  }
+}
+
 export interface AppliedBatch {
-  /** Transitions committed by this batch, to publish after commit. */
+  /** Transitions committed by this batch (to publish after commit, unless told in it). */
   settled: TransactionState[];
   /** Anomalies recorded for the first time (a replayed batch records none). */
   anomalies: Anomaly[];
+  /**
+   * From asking for the COMMIT to having its answer back here: a slow disk shows here, and the
+   * NOTIFY inside the batch may reach the other nodes before that answer does.
+   */
+  commitMs: number;
 }
 
 const termsColumns = {
@@ -117,13 +140,16 @@ export function settlementStore(db: Db) {
       checkpointTimestamp: Date;
       decisions: SettlementDecision[];
       now: Date;
+      /** Postgres only: tell the bus's listeners of the settled states at the commit. */
+      notify?: NotifyOnCommit | undefined;
     }): Promise<AppliedBatch> {
-      return db.transaction(async (tx) => {
+      let commitAskedAt = 0;
+      const applied = await db.transaction(async (tx) => {
         const settlements = input.decisions.filter(
           (d): d is VerifiedSettlement => d.kind === 'settle',
         );
         const anomalies = input.decisions.filter((d): d is Anomaly => d.kind === 'anomaly');
-        const result: AppliedBatch = { settled: [], anomalies: [] };
+        const result: Omit<AppliedBatch, 'commitMs'> = { settled: [], anomalies: [] };
         for (const chunk of chunks(settlements, CHUNK_ROWS)) {
           result.settled.push(...(await settleAll(tx, chunk, input.now)));
         }
@@ -148,10 +174,25 @@ export function settlementStore(db: Db) {
             // Never move the cursor backwards, whatever a source replays.
             setWhere: sql`${indexerCursor.checkpoint} < ${input.checkpoint}`,
           });
+        if (input.notify && result.settled.length > 0) {
+          await notifyOnCommit(tx, input.notify, result.settled);
+        }
+        commitAskedAt = performance.now();
         return result;
       });
+      return { ...applied, commitMs: performance.now() - commitAskedAt };
     },
   };
+}
+
+/** The Postgres bus's own statement (src/bus/postgres.ts): a line per message, split there. */
+async function notifyOnCommit(tx: Tx, notify: NotifyOnCommit, states: TransactionState[]) {
+  try {
+    await tx.execute(sql`select count(pg_notify(${notify.channel}, chunk))
+      from unnest(string_to_array(${notify.lines(states)}::text, chr(10))) as chunk`);
+  } catch (error) {
+    throw new NotifyOnCommitError(error);
+  }
 }
 
 /** Rows per statement: well under Postgres's 65,535 bind parameters. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { count, eq, sql, type SQL } from 'drizzle-orm';
 import { PROJECT_ROOT } from '../../src/config/index.js';
 import { merchants, proposals, statusEvents } from '../../src/store/schema.js';
+import type { SettlementEvent } from '../../src/chain/types.js';
 import type { Db, Merchant, NewProposal, Store } from '../../src/store/index.js';
 
 export interface RowCounts {
@@ -68,6 +69,39 @@ export function newProposal(merchant: Merchant, overrides: Partial<NewProposal> 
     createdAt,
     expiresAt: new Date(createdAt.getTime() + 900_000),
     ...overrides,
+  };
+}
+
+/** SUI's coin type as the chain spells it in events (the address in full). */
+export const SUI_COIN_TYPE = `0x${'0'.repeat(63)}2::sui::SUI`;
+
+/** The chain's event for a payment of exactly what `proposal` asks, in SUI. */
+export function settlementEventFor(
+  proposal: { intentHash: string; merchantSuiAddress: string; amountBaseUnits: bigint },
+  overrides: Partial<SettlementEvent> = {},
+): SettlementEvent {
+  return {
+    txDigest: randomBytes(32).toString('base64url'),
+    eventIndex: 0,
+    checkpoint: 10n,
+    checkpointTimestamp: new Date('2026-11-27T12:00:00.000Z'),
+    intentHash: proposal.intentHash,
+    merchant: proposal.merchantSuiAddress,
+    amount: proposal.amountBaseUnits,
+    receiptId: `0x${'ab'.repeat(32)}`,
+    warrantyId: null,
+    credited: [{ coinType: SUI_COIN_TYPE, amount: proposal.amountBaseUnits }],
+    ...overrides,
+  };
+}
+
+/** What a wallet pays for `proposal` on the sandbox chain: exactly its terms. */
+export function paymentFor(proposal: NewProposal) {
+  return {
+    intentHash: proposal.intentHash,
+    merchant: proposal.merchantSuiAddress,
+    amount: proposal.amountBaseUnits,
+    coinType: proposal.coinType,
   };
 }
 
