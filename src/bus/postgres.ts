@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import postgres from 'postgres';
+import type { TransactionState } from '../store/index.js';
 import { encodeMessages } from './codec.js';
 import type { Bus, InTransactionNotice } from './index.js';
 import {
@@ -148,13 +149,15 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
   // Postgres splits without parsing: 1.1 ms for that statement against 2.4 as a JSON array of
   // strings (docs/benchmarks.md). unnest yields the array in order, the scan notifies in that
   // order, and Postgres delivers a transaction's notifications in the order sent.
-  const send = async (messages: readonly string[]) => {
+  // The store runs the same statement inside the indexer's transaction (`inTransaction`).
+  const lines = (states: readonly TransactionState[]) => encodeMessages(nodeId, states).join('\n');
+  const send = async (text: string) => {
     await publisher`select count(pg_notify(${channel}, chunk))
-      from unnest(string_to_array(${messages.join('\n')}::text, chr(10))) as chunk`;
+      from unnest(string_to_array(${text}::text, chr(10))) as chunk`;
   };
   const inTransaction: InTransactionNotice = {
     channel,
-    lines: (states) => encodeMessages(nodeId, states).join('\n'),
+    lines,
     committed(states) {
       fanOut.deliver(states);
     },
@@ -171,8 +174,8 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Bu
         fanOut.deliver(states);
         throw new BusClosedError();
       }
-      const messages = encodeMessages(nodeId, states);
-      const sent = tail.then(() => send(messages));
+      const text = lines(states);
+      const sent = tail.then(() => send(text));
       tail = sent.catch(() => {});
       // The statement first, this node's sockets after: postgres.js writes it a few microtasks
       // from now, so the local fan-out waits for the next turn. The other nodes' wait for the
