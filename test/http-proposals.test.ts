@@ -10,6 +10,7 @@ import {
   type TestMerchant,
   type TestNode,
 } from './support/node.js';
+import { scanQrDataUrl } from './support/qr.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const ISO_UTC_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -51,6 +52,8 @@ describe('proposal creation', () => {
     const [prefix, data] = String(qrCode).split(',');
     expect(prefix).toBe('data:image/png;base64');
     expect(Buffer.from(data ?? '', 'base64').subarray(0, 8)).toEqual(PNG_SIGNATURE);
+    // What the buyer's wallet scans is the payment URI.
+    expect(scanQrDataUrl(qrCode ?? '')).toBe(uri);
   });
 
   it('builds the proposal exactly as IDENTIPAY-PROTOCOL.md describes it', async () => {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import QRCode from 'qrcode';
 import type { Bus } from '../bus/index.js';
 import type { Config } from '../config/index.js';
 import { AppError, conflict, notFound } from '../errors.js';
@@ -7,6 +6,7 @@ import type { Merchant, Store, TransactionState } from '../store/index.js';
 import { toBaseUnits } from './amounts.js';
 import { buildProposalDocument, isoSeconds, paymentUri } from './document.js';
 import { computeIntentHash } from './intent-hash.js';
+import { qrCodeDataUrl } from './qr-code.js';
 import type { CreateProposalBody } from './schema.js';
 
 export interface ProposalServiceDeps {
@@ -68,7 +68,7 @@ export function proposalService({ store, bus, config, now }: ProposalServiceDeps
         expiresAt: isoSeconds(expiresAt),
         proposal,
         uri,
-        qrCode: await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, width: 256 }),
+        qrCode: qrCodeDataUrl(uri),
       };
     },
 
