@@ -53,6 +53,13 @@ export async function hubFigures(
   await Promise.all(ready);
   const connectSeconds = (performance.now() - began) / 1000;
 
+  // A resync offers every watched transaction's state again; here none has changed.
+  const resyncStart = performance.now();
+  hub.deliver([...states.values()]);
+  const resyncMs = performance.now() - resyncStart;
+  const resent = all.reduce((sum, socket) => sum + socket.sent, 0) - sockets;
+  if (resent !== 0) throw new Error(`${label}: a resync of unchanged states sent ${resent}`);
+
   const settled = ids.map((id) => ({
     ...pending(id),
     status: 'settled' as const,
@@ -70,6 +77,11 @@ export async function hubFigures(
       figure: `hub watch + snapshot (${label}, ${sockets} sockets)`,
       value: sockets / connectSeconds,
       unit: 'connects/s',
+    },
+    {
+      figure: `hub resync of ${transactions} unchanged states, ${sockets} sockets (${label})`,
+      value: resyncMs,
+      unit: 'ms',
     },
     {
       figure: `hub fan-out of ${transactions} settlements to ${sockets} sockets (${label})`,

@@ -142,10 +142,15 @@ export class Hub {
       const topic = this.topics.get(state.transactionId);
       if (!topic) continue;
       remember(topic, state);
-      // Serialised once per transition, however many sockets watch it.
-      const frame = Frame.of(toMessage(state, 'live', pushedAt, freshness));
+      // Serialised once per transition, however many sockets watch it, and only if one of them
+      // lacks it: a resync offers every watched transaction, nearly all of them already sent.
+      let frame: Frame | undefined;
       let pushed = false;
-      for (const watch of topic.watches) pushed = this.offer(watch, state, frame) || pushed;
+      for (const watch of topic.watches) {
+        if (watch.closed || state.version <= watch.lastVersion) continue;
+        frame ??= Frame.of(toMessage(state, 'live', pushedAt, freshness));
+        pushed = this.offer(watch, state, frame) || pushed;
+      }
       if (pushed) this.deps.onPushed?.(state, this.stamps.nowMs);
     }
   }
