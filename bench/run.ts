@@ -7,6 +7,7 @@ import path from 'node:path';
 import { format } from 'prettier';
 import { PROJECT_ROOT } from '../src/config/index.js';
 import type { DatabaseLocation } from '../src/store/index.js';
+import { atRest, proposalCreation } from './at-rest.js';
 import { compareSuite } from './compare/suite.js';
 import { currentHub, hubFigures } from './hub.js';
 import { busLatency } from './bus.js';
@@ -54,6 +55,19 @@ const SUITES: Record<string, { title: string; run: () => Promise<Row[] | string>
       const rows: Row[] = [];
       for (const { location, drop } of await locations()) {
         rows.push(...(await storeReads(location)));
+        await drop();
+      }
+      return rows;
+    },
+  },
+  'at-rest': {
+    title: 'Heartbeat at rest, proposal creation',
+    async run() {
+      const rows = await atRest();
+      rows.push(...(await proposalCreation('pglite', undefined)));
+      for (const { location, drop } of await locations()) {
+        if (location.kind !== 'postgres') continue;
+        rows.push(...(await proposalCreation('postgres', location.url)));
         await drop();
       }
       return rows;

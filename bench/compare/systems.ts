@@ -133,6 +133,8 @@ export interface ServiceOptions {
   dataDir: string;
   /** Another build of the service (a checkout of an older commit) for before/after figures. */
   root?: string;
+  /** More environment for the service (a setting's cost measured by turning it off). */
+  env?: Record<string, string>;
 }
 
 export async function startService(options: ServiceOptions): Promise<BenchSystem> {
@@ -160,6 +162,7 @@ export async function startService(options: ServiceOptions): Promise<BenchSystem
       : { DATA_DIR: options.dataDir }),
     ...(options.workers && options.workers > 1 ? { WORKERS: String(options.workers) } : {}),
     ...(options.workersAccept ? { NODE_CLUSTER_SCHED_POLICY: 'none' } : {}),
+    ...options.env,
   };
   const launch = async () => {
     const { server, info } = await spawnServer(
