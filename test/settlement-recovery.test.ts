@@ -5,7 +5,7 @@ import { createLocalBus } from '../src/bus/index.js';
 import { createChainSource, startSandboxChain, type SandboxChain } from '../src/chain/index.js';
 import type { ChainSource } from '../src/chain/types.js';
 import { loadConfig } from '../src/config/index.js';
-import { soleLeadership, startIndexer } from '../src/indexer/index.js';
+import { settlementCursorName, soleLeadership, startIndexer } from '../src/indexer/index.js';
 import { openStore, type Store, type TransactionState } from '../src/store/index.js';
 import { statusEvents } from '../src/store/schema.js';
 import { API } from './support/http.js';
@@ -181,4 +181,53 @@ describe.skipIf(!pg.available)('recovery on Postgres with a shared sandbox chain
       await restarted.exited;
     }
   }, 90_000);
+});
+
+describe('a chain without settlements', () => {
+  it('is followed checkpoint by checkpoint, its cursor saved at most once a second', async () => {
+    const chain = await startSandboxChain({ checkpointIntervalMs: 20 });
+    const store = await openStore({ kind: 'pglite', dataDir: undefined });
+    const config = loadConfig({ SANDBOX_CHAIN_URL: chain.url, CHAIN_POLL_MS: '50' });
+    let saves = 0;
+    // The real store, its batch transactions counted on the way.
+    const counted: Store = {
+      ...store,
+      settlements: {
+        ...store.settlements,
+        applyBatch: (input) => {
+          saves++;
+          return store.settlements.applyBatch(input);
+        },
+      },
+    };
+    const indexer = startIndexer({
+      store: counted,
+      source: createChainSource(config, { logger: silent }),
+      bus: createLocalBus('test'),
+      leadership: soleLeadership(),
+      logger: silent,
+    });
+    try {
+      await waitFor(() => indexer.status().checkpoint !== undefined, 'the first batch');
+      const first = indexer.status().checkpoint ?? 0n;
+      const savesBefore = saves;
+      const startedAt = performance.now();
+      await waitFor(
+        () => (indexer.status().checkpoint ?? 0n) >= first + 100n,
+        'a hundred more checkpoints followed',
+      );
+      const seconds = (performance.now() - startedAt) / 1000;
+      // About 40 polls came back empty meanwhile; each one used to be a transaction.
+      expect(saves - savesBefore).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+      const { chainIdentifier } = indexer.status();
+      const saved = await store.settlements.cursor(settlementCursorName(chainIdentifier ?? ''));
+      // Saved now and then, not never: a restart starts at most a second back.
+      expect(saved?.checkpoint).toBeGreaterThan(first);
+      expect(saved?.checkpoint).toBeLessThanOrEqual(indexer.status().checkpoint ?? 0n);
+    } finally {
+      await indexer.stop();
+      await store.close();
+      await chain.stop();
+    }
+  });
 });

@@ -63,7 +63,7 @@ export interface NodeReadinessDeps {
 /**
  * The node's checks: the store answers, the bus is subscribed (else this node would miss other
  * nodes' transitions), and the indexer is not stalled: a standby is fine, a leader must have
- * applied a batch (sources yield one per poll, events or not) within `maxIndexerLagMs`.
+ * processed a batch (sources yield one per poll, events or not) within `maxIndexerLagMs`.
  */
 export function nodeReadiness(deps: NodeReadinessDeps): ReadinessChecks {
   return {

@@ -51,6 +51,13 @@ const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
 /** Settlements per `settled` log line: about 12 KB, under the 16 KB at which Docker splits a line. */
 const SETTLED_PER_LINE = 100;
+/**
+ * A range of checkpoints without events only moves the cursor. Saved each time, that was a
+ * transaction per poll at rest (four a second), most of an idle node's database work; it is
+ * saved at most this often. A restart reads the few empty checkpoints since again, and the
+ * nodes that read the cursor (their freshness fields) see it at most this much later.
+ */
+const EMPTY_RANGE_SAVE_INTERVAL_MS = 1000;
 
 /**
  * Follows the chain source from the saved cursor and applies each batch in one DB transaction;
@@ -71,7 +78,21 @@ export function startIndexer(deps: IndexerDeps): Indexer {
     anomaliesRecorded: 0,
   };
 
+  let cursorSavedAt = Number.NEGATIVE_INFINITY;
+  const progressed = (batch: CheckpointBatch) => {
+    status.checkpoint = batch.checkpoint;
+    status.checkpointTimestamp = batch.checkpointTimestamp;
+    status.tipCheckpoint = batch.tipCheckpoint ?? batch.checkpoint;
+    status.progressAt = now();
+  };
+
   const apply = async (batch: CheckpointBatch, cursorName: string): Promise<void> => {
+    if (
+      batch.events.length === 0 &&
+      performance.now() - cursorSavedAt < EMPTY_RANGE_SAVE_INTERVAL_MS
+    ) {
+      return progressed(batch);
+    }
     const events = uniqueEvents(batch.events);
     const terms = await deps.store.settlements.termsByIntentHashes([
       ...new Set(events.map((event) => event.intentHash)),
@@ -98,10 +119,8 @@ export function startIndexer(deps: IndexerDeps): Indexer {
       notice = undefined;
       applied = await applyBatch(undefined);
     }
-    status.checkpoint = batch.checkpoint;
-    status.checkpointTimestamp = batch.checkpointTimestamp;
-    status.tipCheckpoint = batch.tipCheckpoint ?? batch.checkpoint;
-    status.progressAt = now();
+    cursorSavedAt = performance.now();
+    progressed(batch);
     status.settlementsApplied += applied.settled.length;
     status.anomaliesRecorded += applied.anomalies.length;
     for (const anomaly of applied.anomalies) {
