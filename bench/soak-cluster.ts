@@ -1,5 +1,5 @@
 /**
- * The soak's processes: its own redis-server (the bus engine it restarts), one standalone
+ * The soak's processes: its own redis-server when the bus is Redis (soak-bus.ts), one standalone
  * sandbox chain with fault injection on, and service nodes on fixed ports (a restarted node
  * comes back where its clients left it). Output goes to log files; processes are ended by PID.
  */

@@ -1,27 +1,20 @@
 /**
- * The soak's faults, one at a time on a schedule spread over the run: the bus engine (the
- * soak's redis-server) killed and restarted, a node SIGKILLed and restarted on its port (the
- * indexer leader in even rounds), and the chain's GraphQL endpoint erroring or stalling (a
- * long stall outlasts the nodes' 10 s GraphQL request timeout). Each is timed until the
- * cluster has recovered: every node ready again, or the indexer back at the chain's tip.
+ * The soak's faults, one at a time on a schedule spread over the run: the bus engine taken away
+ * for a while (its redis-server killed and restarted, or every Postgres connection cut: see
+ * soak-bus.ts), a node SIGKILLed and restarted on its port (the indexer leader in even rounds),
+ * and the chain's GraphQL endpoint erroring or stalling (a long stall outlasts the nodes' 10 s
+ * GraphQL request timeout). Each is timed until the cluster has recovered: every node ready
+ * again, or the indexer back at the chain's tip.
  */
-import {
-  isLeader,
-  isReady,
-  scrape,
-  startNode,
-  startRedis,
-  until,
-  type Proc,
-  type SoakNode,
-} from './soak-cluster.js';
+import { isLeader, isReady, scrape, startNode, until, type SoakNode } from './soak-cluster.js';
+import type { SoakBus } from './soak-bus.js';
 import { delay } from './soak-load.js';
 
-export type FaultKind = 'bus engine restart' | 'node SIGKILL' | 'chain error' | 'chain stall';
+export type FaultKind = 'bus engine outage' | 'node SIGKILL' | 'chain error' | 'chain stall';
 export const FAULT_KINDS: FaultKind[] = [
   'node SIGKILL',
   'chain error',
-  'bus engine restart',
+  'bus engine outage',
   'chain stall',
 ];
 
@@ -40,8 +33,7 @@ export interface FaultContext {
   nodes: SoakNode[];
   nodeEnv: Record<string, string>;
   logDir: string;
-  redisPort: number;
-  redis: Proc;
+  bus: SoakBus;
   chainUrl: string;
   startedAt: number;
 }
@@ -68,18 +60,16 @@ export class FaultInjector {
   private async run(
     kind: FaultKind,
   ): Promise<{ detail: string; faultEnded: number; failoverMs?: number }> {
-    if (kind === 'bus engine restart') return this.restartBus();
+    if (kind === 'bus engine outage') return this.interruptBus();
     if (kind === 'node SIGKILL') return this.killNode();
     return this.chainFault(kind === 'chain error' ? 'error' : 'stall');
   }
 
-  private async restartBus(): Promise<{ detail: string; faultEnded: number }> {
-    await this.ctx.redis.kill('SIGKILL');
-    await delay(DOWN_MS);
-    this.ctx.redis = await startRedis(this.ctx.redisPort, this.ctx.logDir);
+  private async interruptBus(): Promise<{ detail: string; faultEnded: number }> {
+    const detail = await this.ctx.bus.interrupt(DOWN_MS);
     const faultEnded = Date.now();
-    await this.allReady('every node ready (bus re-subscribed) after the bus engine restart');
-    return { detail: `down ${DOWN_MS / 1000} s`, faultEnded };
+    await this.allReady('every node ready (bus re-subscribed) after the bus engine outage');
+    return { detail, faultEnded };
   }
 
   /**

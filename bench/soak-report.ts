@@ -181,6 +181,8 @@ export interface Summary {
   loadSeconds: number;
   wallSeconds: number;
   nodes: number;
+  /** The bus engine's name: Redis, Postgres. */
+  bus: string;
   settlements: number;
   socketsOpened: number;
   churnFailed: number;
@@ -195,7 +197,7 @@ export interface Summary {
 /** What recovery means for each kind of fault, for the table. */
 const RECOVERY: Record<FaultKind, string> = {
   'node SIGKILL': 'restarted process ready (from spawn)',
-  'bus engine restart': 'every node ready again after Redis was back',
+  'bus engine outage': 'every node ready again after the engine was back',
   'chain error': "indexer at the chain's tip after the window",
   'chain stall': "indexer at the chain's tip after the window",
 };
@@ -225,7 +227,7 @@ export function summaryMarkdown(summary: Summary): string {
   const rows: [string, string][] = [
     [
       'duration',
-      `${summary.loadSeconds} s of load (${summary.wallSeconds.toFixed(0)} s with start-up and drains), ${summary.nodes} nodes, Redis bus`,
+      `${summary.loadSeconds} s of load (${summary.wallSeconds.toFixed(0)} s with start-up and drains), ${summary.nodes} nodes, ${summary.bus} bus`,
     ],
     [
       'load',
@@ -258,37 +260,56 @@ export function summaryMarkdown(summary: Summary): string {
   ].join('\n');
 }
 
-const START = '<!-- soak:start -->';
-const END = '<!-- soak:end -->';
+/** What the soak does, as its Redis section of docs/benchmarks.md says it. */
+function describeRedisRun(): string[] {
+  return [
+    '`npm run soak` (not part of `npm test`; `SOAK_SECONDS`, default 180, or `-- --short` for',
+    '45): three nodes on one Postgres database, a Redis bus on a redis-server of its own and a',
+    'standalone sandbox chain with fault injection on (`SANDBOX_CHAIN_FAULTS=1`). Load, at the',
+    'rates in the table: purchases (a proposal; two SDK watchers whose every (re)connect goes',
+    'to a live node, resuming with `since`; a sandbox payment 0.5-6 s later, every tenth one',
+    '15-30 s later) and churning sockets (connect, first status, disconnect), spread over the',
+    'nodes. Three rounds: a warm-up; the faults, one at a time, each several times (the',
+    'redis-server SIGKILLed and restarted 3 s later; a node SIGKILLed, still sent traffic for 1 s',
+    'as by a load balancer that has not noticed, and restarted on its port 3 s later, the indexer',
+    "leader every other time; the chain's GraphQL endpoint answering 500 for 5 s, or stalling",
+    "for 5 s or 13 s, over the nodes' 10 s request timeout); then a fault-free round with",
+    `${CALM_CHURN_FACTOR} times the churn. After each round everything in flight finishes, every socket closes and`,
+    "each node's heap is read after a forced GC (through the inspector). Recovery is timed to",
+    "every node ready (bus), the restarted node ready (kill), the indexer at the chain's tip",
+    '(chain). Checks: every paid proposal settled exactly once in the store (one `settled`',
+    'event, the digest the payment answered with, no anomaly); every watcher received its',
+    `settlement, no version twice; each never-killed node back within ${marginText(HEAP_MARGIN)}`,
+    'of its baseline after the faults; no node grown by more than',
+    `${marginText(GROWTH_MARGIN)} over the fault-free round (a leak of 4 KiB a socket shows there).`,
+  ];
+}
 
-/** Replaces the soak's section of docs/benchmarks.md (appended at the end the first time). */
-export async function writeDocs(table: string): Promise<void> {
+function describePostgresRun(): string[] {
+  return [
+    "`SOAK_BUS=postgres npm run soak`: the soak above with the Postgres bus, on the run's own",
+    'database, instead of Redis; the indexer tells the other nodes of a batch with the NOTIFY',
+    "inside the batch's transaction. Its bus fault cuts every connection to that database and",
+    "refuses new ones for 3 s (`ALLOW_CONNECTIONS false`): the store's pools, the indexer's",
+    "lock and the bus's listener drop at once, as in a Postgres restart (the machine's Postgres",
+    'serves others, so it is not restarted). Same load, other faults and checks.',
+  ];
+}
+
+/** Replaces the soak's section for `bus` in docs/benchmarks.md (appended the first time). */
+export async function writeDocs(table: string, bus: string): Promise<void> {
+  const redis = bus === 'Redis';
+  // The Redis section keeps the markers it always had.
+  const START = redis ? '<!-- soak:start -->' : `<!-- soak-${bus.toLowerCase()}:start -->`;
+  const END = redis ? '<!-- soak:end -->' : `<!-- soak-${bus.toLowerCase()}:end -->`;
   const file = path.join(PROJECT_ROOT, 'docs', 'benchmarks.md');
   const section = await format(
     [
       START,
       '',
-      '## Soak',
+      redis ? '## Soak' : `## Soak, ${bus} bus`,
       '',
-      '`npm run soak` (not part of `npm test`; `SOAK_SECONDS`, default 180, or `-- --short` for',
-      '45): three nodes on one Postgres database, a Redis bus on a redis-server of its own and a',
-      'standalone sandbox chain with fault injection on (`SANDBOX_CHAIN_FAULTS=1`). Load, at the',
-      'rates in the table: purchases (a proposal; two SDK watchers whose every (re)connect goes',
-      'to a live node, resuming with `since`; a sandbox payment 0.5-6 s later, every tenth one',
-      '15-30 s later) and churning sockets (connect, first status, disconnect), spread over the',
-      'nodes. Three rounds: a warm-up; the faults, one at a time, each several times (the',
-      'redis-server SIGKILLed and restarted 3 s later; a node SIGKILLed, still sent traffic for 1 s',
-      'as by a load balancer that has not noticed, and restarted on its port 3 s later, the indexer',
-      "leader every other time; the chain's GraphQL endpoint answering 500 for 5 s, or stalling",
-      "for 5 s or 13 s, over the nodes' 10 s request timeout); then a fault-free round with",
-      `${CALM_CHURN_FACTOR} times the churn. After each round everything in flight finishes, every socket closes and`,
-      "each node's heap is read after a forced GC (through the inspector). Recovery is timed to",
-      "every node ready (bus), the restarted node ready (kill), the indexer at the chain's tip",
-      '(chain). Checks: every paid proposal settled exactly once in the store (one `settled`',
-      'event, the digest the payment answered with, no anomaly); every watcher received its',
-      `settlement, no version twice; each never-killed node back within ${marginText(HEAP_MARGIN)}`,
-      'of its baseline after the faults; no node grown by more than',
-      `${marginText(GROWTH_MARGIN)} over the fault-free round (a leak of 4 KiB a socket shows there).`,
+      ...(redis ? describeRedisRun() : describePostgresRun()),
       '',
       `Last run: ${machine()}.`,
       '',

@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: minutes of steady load on three nodes while the bus engine restarts, nodes are
+ * `npm run soak`: minutes of steady load on three nodes while the bus engine goes away, nodes are
  * SIGKILLed and the chain errors and stalls; then exactly-once settlement, delivery to every
  * watcher and memory are checked. Exits 1 when a check fails. Not part of `npm test`.
  *
@@ -8,14 +8,15 @@
  *     ─► fault-free round ─► drain ─► GC, heap end ─► checks ─► summary (+ docs)
  *
  * Environment: SOAK_SECONDS (default 180; `--short`: 45), SOAK_PURCHASES_PER_SECOND (2),
- * SOAK_CHURN_PER_SECOND (20), DATABASE_URL (the Postgres to create the run's database on).
+ * SOAK_CHURN_PER_SECOND (20), SOAK_BUS (redis, the default, or postgres: see soak-bus.ts),
+ * DATABASE_URL (the Postgres to create the run's database on).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { registerMerchantKey } from '../test/support/cluster.js';
-import { postgresForTests, type TestDatabase } from '../test/support/postgres.js';
+import { ADMIN_URL, postgresForTests, type TestDatabase } from '../test/support/postgres.js';
 import { ensureBuilt } from '../test/support/process.js';
 import {
   HEAP_USED,
@@ -29,10 +30,10 @@ import {
   scrape,
   startChain,
   startNode,
-  startRedis,
   until,
   type SoakNode,
 } from './soak-cluster.js';
+import { postgresSoakBus, redisSoakBus, soakBusKind, type SoakBus } from './soak-bus.js';
 import { FaultInjector, faultSchedule } from './soak-faults.js';
 import { Load, delay } from './soak-load.js';
 import {
@@ -52,6 +53,7 @@ const short = process.argv.includes('--short');
 const seconds = Number(process.env.SOAK_SECONDS ?? (short ? 45 : 180));
 const purchasesPerSecond = Number(process.env.SOAK_PURCHASES_PER_SECOND ?? 2);
 const churnPerSecond = Number(process.env.SOAK_CHURN_PER_SECOND ?? 20);
+const busKind = soakBusKind(process.env.SOAK_BUS);
 const DRAIN_TIMEOUT_MS = 90_000;
 const OPEN_SOCKETS = 'identipay_ws_open_sockets';
 
@@ -80,14 +82,12 @@ async function cleanUp(database: TestDatabase): Promise<void> {
 
 async function soak(database: TestDatabase, logDir: string): Promise<number> {
   const startedAt = Date.now();
-  const redisPort = await freePort();
-  const redis = await startRedis(redisPort, logDir);
+  const bus: SoakBus =
+    busKind === 'postgres' ? postgresSoakBus(database.url, ADMIN_URL) : await redisSoakBus(logDir);
   const chain = await startChain(logDir);
   const nodeEnv: Record<string, string> = {
     DATABASE_URL: database.url,
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    BUS: 'redis',
-    BUS_CHANNEL: `soak_${randomBytes(4).toString('hex')}`,
+    ...bus.env,
     SANDBOX_CHAIN_URL: chain.url,
     ADMIN_TOKEN,
     LOG_LEVEL: 'info',
@@ -131,8 +131,7 @@ async function soak(database: TestDatabase, logDir: string): Promise<number> {
     nodes,
     nodeEnv,
     logDir,
-    redisPort,
-    redis,
+    bus,
     chainUrl: chain.url,
     startedAt,
   });
@@ -185,6 +184,7 @@ async function soak(database: TestDatabase, logDir: string): Promise<number> {
     loadSeconds: seconds,
     wallSeconds: (Date.now() - startedAt) / 1000,
     nodes: nodes.length,
+    bus: bus.name,
     settlements: paid.length,
     socketsOpened: load.stats.churnOpened + load.stats.watcherConnections,
     churnFailed: load.stats.churnFailed,
@@ -197,7 +197,7 @@ async function soak(database: TestDatabase, logDir: string): Promise<number> {
   });
   console.log(`\n${table}\n`);
   console.log(`[soak] load: ${JSON.stringify(load.stats)}`);
-  if (!short) await writeDocs(table);
+  if (!short) await writeDocs(table, bus.name);
   const failing = checks.filter((check) => !check.ok);
   console.log(
     failing.length === 0
