@@ -34,6 +34,7 @@ import {
   type SoakNode,
 } from './soak-cluster.js';
 import { postgresSoakBus, redisSoakBus, soakBusKind, type SoakBus } from './soak-bus.js';
+import { writeDocs } from './soak-docs.js';
 import { FaultInjector, faultSchedule } from './soak-faults.js';
 import { Load, delay } from './soak-load.js';
 import {
@@ -43,7 +44,6 @@ import {
   settledExactlyOnce,
   summaryMarkdown,
   watchersSawIt,
-  writeDocs,
   type Check,
   type HeapFigures,
 } from './soak-report.js';
