@@ -7,13 +7,12 @@
  * - creating proposals through the merchant API, 16 requests in flight: proposals per second
  *   and the server's CPU per proposal (PGlite, and Postgres when given).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { scratchDir } from './compare/index.js';
 import { startService } from './compare/systems.js';
 import { LoadGenerators } from './load/index.js';
 import { cpuSeconds } from './load/processes.js';
 import type { Row } from './report.js';
-
-const until = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const DEFAULT_HEARTBEAT_MS = 30_000;
 /** Longer than the whole measurement: no ping is sent. */
@@ -33,9 +32,9 @@ async function cpuAtRest(sockets: number, heartbeatMs: number, windowMs: number)
       const urls = [...ids, ...ids].map((id) => system.url(id));
       await generators.connect(urls, 256, sockets);
       // The heartbeat's first round, begun before the sockets, may end in a catch-up burst.
-      await until(Math.min(heartbeatMs, DEFAULT_HEARTBEAT_MS));
+      await delay(Math.min(heartbeatMs, DEFAULT_HEARTBEAT_MS));
       const before = cpuSeconds(system.roots());
-      await until(windowMs);
+      await delay(windowMs);
       return ((cpuSeconds(system.roots()) - before) / (windowMs / 1000)) * 100;
     } finally {
       await generators.close();

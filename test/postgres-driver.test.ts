@@ -16,17 +16,18 @@ import postgres from 'postgres';
 const url = process.env.SCENARIO_DATABASE_URL;
 const sql = postgres(url, { max: 2, onnotice: () => {} });
 const admin = postgres(url, { max: 1, onnotice: () => {} });
-let backend;
+let began;
+const backendOf = new Promise((resolve) => (began = resolve));
 const transaction = sql.begin(async (tx) => {
-  [{ backend }] = await tx\`select pg_backend_pid() as backend\`;
+  const [{ backend }] = await tx\`select pg_backend_pid() as backend\`;
+  began(backend);
   await tx\`select pg_sleep(5)\`;
 });
 const outcome = transaction.then(() => 'committed', (error) => error.code ?? error.message);
-while (backend === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
-await admin\`select pg_terminate_backend(\${backend})\`;
+await admin\`select pg_terminate_backend(\${await backendOf})\`;
 const result = await outcome;
-// Whatever the driver scheduled for the dead connection runs meanwhile.
-await new Promise((resolve) => setTimeout(resolve, 300));
+// What the driver scheduled for the dead connection (setImmediate) runs before this resolves.
+await new Promise((resolve) => setImmediate(resolve));
 const [{ alive }] = await sql\`select 1 as alive\`;
 console.log(JSON.stringify({ result, alive }));
 // A connection that lost a query waits for an answer that never comes: end() needs its timeout.
