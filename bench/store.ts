@@ -1,13 +1,15 @@
 /**
  * The hub's batched first reads (issue 7): CPU time of the service's own process per
  * transaction read by `proposals.states`, by batch size. On PGlite that is the whole read; on
- * Postgres the server's part runs elsewhere.
+ * Postgres the server's part runs elsewhere. Then what a node's preload of the open ones costs
+ * (`Hub.preload` over `proposals.openStates`): CPU and heap per transaction, and its duration.
  *
  *   npm run bench -- store            (PGlite; Postgres too when DATABASE_URL is set)
  */
 import { randomUUID } from 'node:crypto';
 import { insertMerchant } from '../test/support/store.js';
-import { openStore, type DatabaseLocation } from '../src/store/index.js';
+import { Hub } from '../src/hub/index.js';
+import { openStore, type DatabaseLocation, type Store } from '../src/store/index.js';
 import { proposals } from '../src/store/schema.js';
 import type { Row } from './report.js';
 
@@ -24,6 +26,7 @@ export async function storeReads(location: DatabaseLocation): Promise<Row[]> {
     const ids: string[] = [];
     for (let start = 0; start < STORED; start += 500) {
       const now = new Date();
+      const inAnHour = new Date(now.getTime() + 3_600_000);
       const rows = Array.from({ length: 500 }, (_, i) => {
         const transactionId = randomUUID();
         ids.push(transactionId);
@@ -44,7 +47,7 @@ export async function storeReads(location: DatabaseLocation): Promise<Row[]> {
           settledAt: settled ? now : null,
           createdAt: now,
           updatedAt: now,
-          expiresAt: now,
+          expiresAt: settled ? now : inAnHour,
         };
       });
       await store.database.db.insert(proposals).values(rows);
@@ -68,8 +71,33 @@ export async function storeReads(location: DatabaseLocation): Promise<Row[]> {
         unit: 'µs',
       });
     }
+    rows.push(...(await preloadFigures(store, location.kind)));
     return rows;
   } finally {
     await store.close();
   }
+}
+
+/** Heap in use after a full collection (`npm run bench` runs with --expose-gc). */
+function heapUsed(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+async function preloadFigures(store: Store, kind: string): Promise<Row[]> {
+  const hub = new Hub({ loadState: async () => undefined });
+  const heapBefore = heapUsed();
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const count = await hub.preload(store.proposals.openStates(new Date(), { max: STORED }));
+  const cpu = process.cpuUsage(cpuBefore);
+  const wallMs = performance.now() - started;
+  const heap = heapUsed() - heapBefore;
+  if (count !== STORED / 2) throw new Error(`preloaded ${count} of ${STORED / 2} open proposals`);
+  const what = `${kind}: preload of ${count.toLocaleString('en')} open transactions`;
+  return [
+    { figure: `${what}, CPU per transaction`, value: (cpu.user + cpu.system) / count, unit: 'µs' },
+    { figure: `${what}, heap per transaction`, value: heap / count, unit: 'B' },
+    { figure: `${what}, duration`, value: wallMs, unit: 'ms' },
+  ];
 }

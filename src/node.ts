@@ -167,6 +167,22 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     for (const state of states) metrics.transitionsReceived.inc({ status: state.status });
     hub.deliver(states);
   });
+  // After subscribing: a transition committed while the pages are read reaches the hub too.
+  const stopPreload = new AbortController();
+  const preloading =
+    config.preloadMax > 0
+      ? hub
+          .preload(
+            store.proposals.openStates(now(), {
+              max: config.preloadMax,
+              signal: stopPreload.signal,
+            }),
+          )
+          .then(
+            (count) => logger.info({ transactions: count }, 'open transactions preloaded'),
+            (error: unknown) => logger.warn({ err: error }, 'preload failed'),
+          )
+      : undefined;
   const webSocket = attachWebSocket({
     server: app.server,
     hub,
@@ -215,7 +231,9 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
         webSocket.drain(Math.min(SOCKET_DRAIN_MAX_MS, config.shutdownTimeoutMs / 4)),
         sweeper.stop(),
       ]);
+      stopPreload.abort();
       await app.close();
+      await preloading;
       await indexer.stop();
       clearInterval(resyncTimer);
       unsubscribe();

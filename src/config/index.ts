@@ -132,6 +132,7 @@ const envSchema = z.object({
   SANDBOX_CHAIN_URL: optionalString.pipe(httpUrl),
   CHAIN_POLL_MS: integer(50, 60_000, 250),
   RESYNC_INTERVAL_MS: integer(0, 3_600_000, 30_000),
+  PRELOAD_MAX: integer(0, 10_000_000, 100_000),
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024, 64 * 1024),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, 10_000),
   // Connection protection (issue 5). Rates: 0 switches that limit off.
@@ -190,6 +191,11 @@ export interface Config {
   redisUrl: string | undefined;
   /** Safety net: how often each node re-reads what its sockets watch (0 = never). */
   resyncIntervalMs: number;
+  /**
+   * At start, each node reads up to this many open (pending) transactions ahead of the clients
+   * that will come back to them, kept until the first resync (0 = none).
+   */
+  preloadMax: number;
   /** `auto`: Redis when REDIS_URL is set, else Postgres NOTIFY with a Postgres store, else local. */
   bus: 'auto' | 'local' | 'postgres' | 'redis';
   /** Nodes of one deployment share a channel; separate deployments on one engine must not. */
@@ -317,6 +323,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     redisUrl: e.REDIS_URL,
     resyncIntervalMs: e.RESYNC_INTERVAL_MS,
+    preloadMax: e.PRELOAD_MAX,
     bus: e.BUS,
     busChannel: e.BUS_CHANNEL,
     ...chain,

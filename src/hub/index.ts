@@ -23,7 +23,14 @@
  * the newest state the hub has seen of it (read once, then kept current by `deliver`, which
  * every committed transition reaches): no read at all. First reads of others are batched (see
  * BatchedReads). A snapshot served from memory is as fresh as what the watching sockets have
- * been sent; a lost notification makes both stale alike, until the resync.
+ * been sent; a lost notification makes both stale alike, until the resync. So is a resume at the
+ * version the hub holds, which is answered without reading the log.
+ *
+ * A node just started has read nothing, and that is when every client of the node it replaces
+ * comes back at once. `preload` reads the open transactions ahead of them: they wait, unwatched,
+ * in `preloaded`, kept current by `deliver` like watched ones, and are dropped at the next
+ * resync (whose re-read covers only watched transactions, so nothing older than one resync is
+ * ever served from there).
  */
 import type { HistoryEntry, TransactionState } from '../store/index.js';
 import { CloseCode, isTerminalStatus } from '../wire/index.js';
@@ -70,6 +77,12 @@ export class Hub {
   private readonly forgetWatch = (watch: Watch) => this.forget(watch);
   private readonly stamps: Stamps;
   private socketCount = 0;
+  /** Transactions nobody here watches yet, read ahead by `preload` (moved to a topic on watch). */
+  private readonly preloaded = new Map<string, TransactionState>();
+  /** A preload is reading: every delivered state is kept, it may be newer than its page. */
+  private preloading = false;
+  /** Bumped by each resync: a preload that started before one stops (its pages may be stale). */
+  private resyncs = 0;
 
   constructor(private readonly deps: HubDeps) {
     this.readStates = statesReader((id) => deps.loadState(id), deps.loadStates?.bind(deps));
@@ -89,6 +102,32 @@ export class Hub {
 
   get watchedTransactions(): number {
     return this.topics.size;
+  }
+
+  /** Transactions read ahead by `preload` that no socket here has watched yet. */
+  get preloadedTransactions(): number {
+    return this.preloaded.size;
+  }
+
+  /**
+   * Reads states ahead of the sockets that will watch them (the open transactions, at start),
+   * page by page, until `pages` ends or a resync happens; resolves with how many are held.
+   * A transaction some socket already watches keeps what its topic knows.
+   */
+  async preload(pages: AsyncIterable<readonly TransactionState[]>): Promise<number> {
+    const resyncs = this.resyncs;
+    this.preloading = true;
+    try {
+      for await (const page of pages) {
+        if (this.resyncs !== resyncs) break;
+        for (const state of page) {
+          if (!this.topics.has(state.transactionId)) this.keepPreloaded(state);
+        }
+      }
+    } finally {
+      this.preloading = false;
+    }
+    return this.preloaded.size;
   }
 
   /** Sockets watching this transaction here (what its per-transaction limit counts). */
@@ -115,14 +154,17 @@ export class Hub {
   watch(transactionId: string, socket: HubSocket, since?: number): Watch {
     let topic = this.topics.get(transactionId);
     if (!topic) {
-      topic = { id: transactionId, watches: new Set(), state: undefined, waiting: undefined };
+      const state = this.preloaded.get(transactionId);
+      if (state) this.preloaded.delete(transactionId);
+      topic = { id: transactionId, watches: new Set(), state, waiting: undefined };
       this.topics.set(transactionId, topic);
     }
     const watch = new Watch(topic, socket, since, this.forgetWatch);
     topic.watches.add(watch);
     this.socketCount++;
     if (since !== undefined) {
-      void this.guard(watch, this.sendHistory(watch, since));
+      if (topic.state && since === topic.state.version) this.resumeUpToDate(watch, topic.state);
+      else void this.guard(watch, this.sendHistory(watch, since));
     } else if (topic.state) {
       this.sendSnapshot(watch, topic.state);
     } else if (topic.waiting) {
@@ -140,7 +182,10 @@ export class Hub {
     const freshness = this.stamps.freshness();
     for (const state of states) {
       const topic = this.topics.get(state.transactionId);
-      if (!topic) continue;
+      if (!topic) {
+        this.keepPreloaded(state);
+        continue;
+      }
       remember(topic, state);
       // Serialised once per transition, however many sockets watch it, and only if one of them
       // lacks it: a resync offers every watched transaction, nearly all of them already sent.
@@ -161,6 +206,8 @@ export class Hub {
    * a socket that missed a version catches up from the log).
    */
   async resync(): Promise<void> {
+    this.resyncs++;
+    this.preloaded.clear();
     const ids = [...this.topics.keys()];
     for (let start = 0; start < ids.length; start += RESYNC_CHUNK) {
       this.deliver(await this.readStates(ids.slice(start, start + RESYNC_CHUNK)));
@@ -201,6 +248,18 @@ export class Hub {
   private sendSnapshot(watch: Watch, state: TransactionState): void {
     const message = toMessage(state, 'snapshot', this.stamps.now(), this.stamps.freshness());
     this.send(watch, state, Frame.of(message));
+    this.flush(watch);
+  }
+
+  /**
+   * A resume at the version the hub knows is current: nothing to send or read (a node's
+   * returning clients, after a restart, resume this way). A terminal one is over.
+   */
+  private resumeUpToDate(watch: Watch, state: TransactionState): void {
+    if (isTerminalStatus(state.status)) {
+      this.finish(watch, CloseCode.Normal, `Transaction ${state.status}`);
+      return;
+    }
     this.flush(watch);
   }
 
@@ -299,6 +358,13 @@ export class Hub {
     this.forget(watch);
     if (lastFrame === undefined) watch.socket.closeWith(code, reason);
     else watch.socket.sendFinalFrame(lastFrame, code, reason);
+  }
+
+  /** While a preload reads, every state; after it, only newer states of what it read. */
+  private keepPreloaded(state: TransactionState): void {
+    const held = this.preloaded.get(state.transactionId);
+    if (held ? state.version > held.version : this.preloading)
+      this.preloaded.set(state.transactionId, state);
   }
 
   private forget(watch: Watch): void {

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Db, Tx } from './database.js';
 import { asUniqueViolation } from './errors.js';
 import { proposals, statusEvents } from './schema.js';
@@ -40,14 +40,7 @@ export function proposalStore(db: Db) {
   return {
     /** Inserts the proposal and its version-1 `created` event in one transaction. */
     async create(proposal: NewProposal): Promise<TransactionState> {
-      const state: TransactionState = {
-        transactionId: proposal.transactionId,
-        status: 'pending',
-        version: 1,
-        suiTxDigest: null,
-        settledAt: null,
-        late: false,
-      };
+      const state = pendingState(proposal.transactionId, 1);
       try {
         await db.transaction(async (tx) => {
           await tx.insert(proposals).values({
@@ -84,6 +77,57 @@ export function proposalStore(db: Db) {
       if (transactionIds.length === 0) return [];
       const [row] = await statesByIds.execute({ ids: transactionIds });
       return statesFromJson(row?.json ?? null);
+    },
+
+    /**
+     * The pending, unexpired proposals' states, at most `max`, those expiring last first, a page
+     * at a time (keyset on expiry and id, on the pending-expiry index): what a node reads ahead
+     * of its returning clients (Hub.preload). Stops early once `signal` aborts.
+     */
+    async *openStates(
+      now: Date,
+      {
+        max,
+        signal,
+        pageSize = OPEN_PAGE,
+      }: { max: number; signal?: AbortSignal; pageSize?: number },
+    ): AsyncGenerator<TransactionState[]> {
+      let after: { expiresAt: string; id: string } | undefined;
+      for (let read = 0; read < max && !signal?.aborted;) {
+        const page = db
+          .select({
+            id: proposals.transactionId,
+            version: proposals.version,
+            expiresAt: proposals.expiresAt,
+          })
+          .from(proposals)
+          .where(
+            and(
+              eq(proposals.status, 'pending'),
+              gt(proposals.expiresAt, now),
+              after &&
+                sql`(${proposals.expiresAt}, ${proposals.transactionId})
+                  < (${after.expiresAt}::timestamptz, ${after.id}::uuid)`,
+            ),
+          )
+          .orderBy(desc(proposals.expiresAt), desc(proposals.transactionId))
+          .limit(Math.min(pageSize, max - read))
+          .as('page');
+        // Expiry as text: exact to the microsecond, for the next page's keyset.
+        const [row] = await db
+          .select({
+            json: sql<string | null>`json_agg(json_build_array(${page.id}, ${page.version},
+              ${page.expiresAt}::text) order by ${page.expiresAt} desc, ${page.id} desc)::text`,
+          })
+          .from(page);
+        if (!row?.json) return;
+        const tuples = JSON.parse(row.json) as [string, number, string][];
+        const last = tuples[tuples.length - 1];
+        if (!last) return;
+        after = { id: last[0], expiresAt: last[2] };
+        read += tuples.length;
+        yield tuples.map(([transactionId, version]) => pendingState(transactionId, version));
+      }
     },
 
     /**
@@ -187,6 +231,20 @@ export function proposalStore(db: Db) {
         return rows;
       });
     },
+  };
+}
+
+/** Pages of `openStates`: about 6 ms of the embedded database's time each (`npm run bench -- store`). */
+const OPEN_PAGE = 1000;
+
+function pendingState(transactionId: string, version: number): TransactionState {
+  return {
+    transactionId,
+    status: 'pending',
+    version,
+    suiTxDigest: null,
+    settledAt: null,
+    late: false,
   };
 }
 

@@ -131,6 +131,36 @@ function storeSuite(open: () => Promise<Opened>): void {
     });
   });
 
+  describe('open states', () => {
+    it('reads pending unexpired proposals, expiring last first, page after page, each once', async () => {
+      const merchant = await insertMerchant(store);
+      // Far ahead of every other test's proposals: `now` below leaves only these open.
+      const base = Date.UTC(2100, 0, 1);
+      const at = (ms: number) => new Date(base + ms);
+      const offsets = [5_000, 9_000, 7_000, 7_000, 7_000, 1_000, 3_000];
+      const created = offsets.map((ms) => newProposal(merchant, { expiresAt: at(ms) }));
+      for (const proposal of created) await store.proposals.create(proposal);
+      const cancelled = newProposal(merchant, { expiresAt: at(8_000) });
+      await store.proposals.create(cancelled);
+      await store.proposals.cancel(cancelled.transactionId, merchant.id, now());
+
+      const pages: string[][] = [];
+      for await (const page of store.proposals.openStates(at(2_000), { max: 10, pageSize: 2 })) {
+        expect(page).toEqual(page.map((entry) => pendingState(entry.transactionId)));
+        pages.push(page.map((entry) => entry.transactionId));
+      }
+      const ids = (...indexes: number[]) =>
+        indexes.map((index) => created[index]?.transactionId ?? '');
+      const tied = ids(2, 3, 4).sort().reverse();
+      expect(pages).toEqual([[...ids(1), tied[0]], tied.slice(1), ids(0, 6)]);
+
+      const capped = [];
+      for await (const page of store.proposals.openStates(at(2_000), { max: 3, pageSize: 2 }))
+        capped.push(...page.map((entry) => entry.transactionId));
+      expect(capped).toEqual([...ids(1), ...tied.slice(0, 2)]);
+    });
+  });
+
   describe('expiry', () => {
     it('expires only pending proposals past their expiry, once, with an event', async () => {
       const merchant = await insertMerchant(store);
