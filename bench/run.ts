@@ -50,7 +50,7 @@ const SUITES: Record<string, { title: string; run: () => Promise<Row[] | string>
     },
   },
   store: {
-    title: 'First reads of watched transactions (issue 7)',
+    title: 'First reads, and the open transactions read at start (issue 7)',
     async run() {
       const rows: Row[] = [];
       for (const { location, drop } of await locations()) {
