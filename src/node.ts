@@ -85,6 +85,7 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
   const metrics = createMetrics({
     openSockets: () => hub.openSockets,
     socketsByState: () => hub.socketsByState(),
+    preloadedTransactions: () => hub.preloadedTransactions,
     indexer: () => indexer.status(),
   });
   const nodeId = options.nodeId ?? `node-${randomBytes(6).toString('hex')}`;

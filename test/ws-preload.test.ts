@@ -12,6 +12,7 @@ import {
   type TestMerchant,
   type TestNode,
 } from './support/node.js';
+import { metricValue } from './support/metrics.js';
 import { postgresForTests, type TestDatabase } from './support/postgres.js';
 import { waitFor } from './support/wait.js';
 import { TestSocket } from './support/ws-client.js';
@@ -58,6 +59,8 @@ describe.skipIf(!pg.available)('a node started while transactions are open', () 
 
   it('says how many open transactions it read ahead, leaving finished ones out', async () => {
     expect((await preloaded()).transactions).toBe(open.length);
+    const node = second as TestNode;
+    expect(await metricValue(node, 'identipay_hub_preloaded_transactions')).toBe(open.length);
   });
 
   it('answers a watch from what it read, then pushes what another node commits', async () => {
@@ -89,6 +92,8 @@ describe.skipIf(!pg.available)('a node started while transactions are open', () 
 
     const late = await TestSocket.connect(second?.wsUrl(txId) ?? '').finished();
     expect(late.messages.map((m) => [m.status, m.version])).toEqual([['cancelled', 2]]);
+    // Both open transactions are watched now: nothing is left waiting in memory.
+    expect(await metricValue(second as TestNode, 'identipay_hub_preloaded_transactions')).toBe(0);
   });
 
   it('reads a transaction that was finished before it started', async () => {

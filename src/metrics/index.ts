@@ -8,6 +8,8 @@ export interface MetricSources {
   openSockets(): number;
   /** Sockets loading their first state (or catching up) and live ones: read at scrape time. */
   socketsByState(): { loading: number; live: number };
+  /** Open transactions read ahead at start that no socket here has watched yet. */
+  preloadedTransactions(): number;
   indexer():
     | { role: string; checkpoint?: bigint; checkpointTimestamp?: Date; tipCheckpoint?: bigint }
     | undefined;
@@ -46,6 +48,14 @@ export function createMetrics(sources: MetricSources) {
         const { loading, live } = sources.socketsByState();
         this.set({ state: 'loading' }, loading);
         this.set({ state: 'live' }, live);
+      },
+    }),
+    preloadedTransactions: new Gauge({
+      name: 'identipay_hub_preloaded_transactions',
+      help: 'Open transactions this node read at start that no socket here has watched yet (dropped at the first resync)',
+      registers: [registry],
+      collect() {
+        this.set(sources.preloadedTransactions());
       },
     }),
     pushLatency: new Histogram({

@@ -68,6 +68,7 @@ function connection(closes = new DeferredCloses()) {
   const metrics = createMetrics({
     openSockets: () => 0,
     socketsByState: () => ({ loading: 0, live: 0 }),
+    preloadedTransactions: () => 0,
     indexer: () => undefined,
   });
   const closed = vi.fn();
