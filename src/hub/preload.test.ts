@@ -15,7 +15,7 @@ function countingHub(stored: readonly TransactionState[]) {
   const hub = new Hub({ loadState, loadStates, loadHistory, minReadIntervalMs: 0 });
   const reads = () =>
     loadState.mock.calls.length + loadStates.mock.calls.length + loadHistory.mock.calls.length;
-  return { hub, byId, reads };
+  return { hub, reads };
 }
 
 /** Pages handed out one at a time, when the test says so. */
