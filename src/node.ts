@@ -122,7 +122,14 @@ export async function startNode(config: Config, options: NodeOptions): Promise<R
     : undefined;
   const source = createChainSource(config, { logger, graphqlUrl: sandboxChain?.graphqlUrl });
 
-  const proposals = proposalService({ store, bus, config, now });
+  const proposals = proposalService({
+    store,
+    bus,
+    config,
+    now,
+    // The sweeper is created further down; no proposal is made before the node listens.
+    onCreated: (expiresAt) => sweeper.expect(expiresAt),
+  });
   // Per-IP limits (REST and WebSocket) see through these proxies only.
   const addresses = new ClientAddresses(config.trustedProxies);
   const app = buildHttpApp({

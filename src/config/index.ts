@@ -112,7 +112,7 @@ const envSchema = z.object({
       .optional(),
   ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  EXPIRY_SWEEP_MS: integer(50, 60_000, 500),
+  EXPIRY_SWEEP_MS: integer(50, 60_000, 5_000),
   REDIS_URL: optionalString.pipe(
     z
       .string()

@@ -14,6 +14,8 @@ export interface ProposalServiceDeps {
   bus: Bus;
   config: Pick<Config, 'currencies' | 'packageId'>;
   now: () => Date;
+  /** A proposal was stored that expires at `expiresAt` (the expiry sweeper's wake-up). */
+  onCreated?(expiresAt: Date): void;
 }
 
 export interface CreatedProposal {
@@ -26,7 +28,7 @@ export interface CreatedProposal {
   qrCode: string;
 }
 
-export function proposalService({ store, bus, config, now }: ProposalServiceDeps) {
+export function proposalService({ store, bus, config, now, onCreated }: ProposalServiceDeps) {
   return {
     async create(merchant: Merchant, body: CreateProposalBody): Promise<CreatedProposal> {
       const currency = config.currencies.get(body.amount.currency);
@@ -61,6 +63,7 @@ export function proposalService({ store, bus, config, now }: ProposalServiceDeps
         createdAt,
         expiresAt,
       });
+      onCreated?.(expiresAt);
       const uri = paymentUri(merchant.hostname, transactionId);
       return {
         transactionId,

@@ -211,6 +211,17 @@ export function proposalStore(db: Db) {
      * The batch is picked (and locked) first, in its own statement: as an `IN (subquery)` the
      * planner re-ran the LIMIT subquery for every row (a semi join), ignoring the limit.
      */
+    /** The earliest expiry of a pending proposal (later than `after`), from the pending-expiry index. */
+    async nextExpiry(after?: Date): Promise<Date | undefined> {
+      const [row] = await db
+        .select({ expiresAt: proposals.expiresAt })
+        .from(proposals)
+        .where(and(eq(proposals.status, 'pending'), after && gt(proposals.expiresAt, after)))
+        .orderBy(asc(proposals.expiresAt))
+        .limit(1);
+      return row?.expiresAt;
+    },
+
     async expireDue(now: Date, limit: number): Promise<TransactionState[]> {
       return db.transaction(async (tx) => {
         const picked = await tx
