@@ -4,7 +4,13 @@ import type { z } from 'zod';
 import { normaliseTypeTag } from '../sui/coin-type.js';
 import { normaliseChainIdentifier } from './chain-identifier.js';
 import { ChainProtocolError, HistoryPrunedError } from './errors.js';
-import { GraphqlRequestError, postGraphql, type GraphqlClientOptions } from './graphql-client.js';
+import {
+  fetchTransport,
+  GraphqlRequestError,
+  httpTransport,
+  postGraphql,
+  type GraphqlClientOptions,
+} from './graphql-client.js';
 import {
   CHAIN_IDENTIFIER_QUERY,
   ChainIdentifierResponse,
@@ -39,6 +45,7 @@ export interface GraphqlSourceOptions {
   /** `<package>::settlement::SettlementEvent`. */
   eventType: string;
   logger: Logger;
+  /** Requests go through this instead of node:http(s) (tests put faults in it). */
   fetch?: typeof fetch;
   pollIntervalMs?: number;
   requestTimeoutMs?: number;
@@ -71,10 +78,12 @@ export class GraphqlChainSource implements ChainSource {
   private readonly eventType: string;
 
   constructor(private readonly options: GraphqlSourceOptions) {
+    const timeoutMs = options.requestTimeoutMs ?? 10_000;
     this.client = {
       url: options.url,
-      fetch: options.fetch ?? globalThis.fetch,
-      timeoutMs: options.requestTimeoutMs ?? 10_000,
+      transport: options.fetch
+        ? fetchTransport(options.fetch, { timeoutMs })
+        : httpTransport({ timeoutMs }),
     };
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.pageSize = options.pageSize ?? 50;
