@@ -27,8 +27,8 @@ const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/
 
 /**
  * POSTs over node:http(s) on kept-alive connections. The source polls four times a second on
- * every node: `fetch` (undici) spent about 0.85 ms of CPU per poll, this about 0.3 ms, which
- * halved what an idle node costs (docs/benchmarks.md, ninth round). Redirects are not followed:
+ * every node: `fetch` (undici) spent about 0.85 ms of CPU per poll, this about 0.3 ms, about 1 %
+ * of a core less on an idle node (docs/benchmarks.md, ninth round). Redirects are not followed:
  * a GraphQL endpoint answers its POSTs itself.
  */
 export function httpTransport({ timeoutMs }: { timeoutMs: number }): GraphqlTransport {
