@@ -205,13 +205,7 @@ export function proposalStore(db: Db) {
       });
     },
 
-    /**
-     * pending → expired for proposals past their time. SKIP LOCKED lets several nodes sweep at
-     * once without waiting on each other; the status condition makes each expiry happen once.
-     * The batch is picked (and locked) first, in its own statement: as an `IN (subquery)` the
-     * planner re-ran the LIMIT subquery for every row (a semi join), ignoring the limit.
-     */
-    /** The earliest expiry of a pending proposal (later than `after`), from the pending-expiry index. */
+    /** The earliest expiry of a pending proposal (after `after`): the pending-expiry index's first. */
     async nextExpiry(after?: Date): Promise<Date | undefined> {
       const [row] = await db
         .select({ expiresAt: proposals.expiresAt })
@@ -222,6 +216,12 @@ export function proposalStore(db: Db) {
       return row?.expiresAt;
     },
 
+    /**
+     * pending → expired for proposals past their time. SKIP LOCKED lets several nodes sweep at
+     * once without waiting on each other; the status condition makes each expiry happen once.
+     * The batch is picked (and locked) first, in its own statement: as an `IN (subquery)` the
+     * planner re-ran the LIMIT subquery for every row (a semi join), ignoring the limit.
+     */
     async expireDue(now: Date, limit: number): Promise<TransactionState[]> {
       return db.transaction(async (tx) => {
         const picked = await tx

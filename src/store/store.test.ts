@@ -211,6 +211,26 @@ function storeSuite(open: () => Promise<Opened>): void {
       );
       expect(await store.proposals.expireDue(now(), 2)).toEqual([]);
     });
+
+    it('tells the earliest pending expiry, after a time when given one', async () => {
+      const merchant = await insertMerchant(store);
+      // Past every other test's proposals (openStates' end in 2100): only these can answer.
+      const at = (seconds: number) => new Date(Date.UTC(2200, 0, 1) + seconds * 1000);
+      const later = newProposal(merchant, { expiresAt: at(2) });
+      const earliest = newProposal(merchant, { expiresAt: at(1) });
+      const cancelled = newProposal(merchant, { expiresAt: at(0.5) });
+      for (const p of [later, earliest, cancelled]) await store.proposals.create(p);
+      await store.proposals.cancel(cancelled.transactionId, merchant.id, now());
+
+      expect(await store.proposals.nextExpiry(at(0))).toEqual(at(1));
+      expect(await store.proposals.nextExpiry(at(1))).toEqual(at(2));
+      expect(await store.proposals.nextExpiry(at(2))).toBeUndefined();
+      const first = await store.proposals.nextExpiry();
+      expect(first && first <= at(1)).toBe(true);
+      // Left pending, they would be open in every later test that reads the open ones.
+      for (const p of [later, earliest])
+        await store.proposals.cancel(p.transactionId, merchant.id, now());
+    });
   });
 
   describe('merchants', () => {
