@@ -33,17 +33,15 @@ const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/
  */
 export function httpTransport({ timeoutMs }: { timeoutMs: number }): GraphqlTransport {
   // Idle kept-alive sockets are unreferenced by the agent: they never hold the process open.
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true, maxSockets: 4 }),
-    'https:': new https.Agent({ keepAlive: true, maxSockets: 4 }),
-  };
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 4 });
   return (url, body, signal) =>
     new Promise((resolve, reject) => {
       const target = new URL(url);
       const secure = target.protocol === 'https:';
       const request = (secure ? https : http).request(target, {
         method: 'POST',
-        agent: secure ? agents['https:'] : agents['http:'],
+        agent: secure ? httpsAgent : httpAgent,
         signal,
         headers: { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) },
       });

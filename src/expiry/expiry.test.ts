@@ -1,9 +1,9 @@
 import pino from 'pino';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { insertMerchant, newProposal } from '../../test/support/store.js';
+import { waitFor } from '../../test/support/wait.js';
 import { createLocalBus } from '../bus/index.js';
-import type { Merchant } from '../store/index.js';
-import { openStore, type Store, type TransactionState } from '../store/index.js';
+import { openStore, type Merchant, type Store, type TransactionState } from '../store/index.js';
 import { startExpirySweeper, type ExpirySweeper } from './index.js';
 
 /** Long enough that no wake-up of the interval falls within a test: only `expect` can help. */
@@ -49,11 +49,7 @@ describe('expiry sweeper', () => {
   const expiredCount = async (ids: string[], timeoutMs: number) => {
     const count = (id: string) =>
       published.filter((s) => s.transactionId === id && s.status === 'expired').length;
-    const deadline = Date.now() + timeoutMs;
-    while (!ids.every((id) => count(id) > 0)) {
-      if (Date.now() > deadline) throw new Error(`not expired within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitFor(() => ids.every((id) => count(id) > 0), 'the expiries', timeoutMs);
     return ids.map(count);
   };
 
